@@ -1,0 +1,77 @@
+# -*- test-case-name: tests.test_commands -*-
+"""
+The messages of eofrelay's wire protocol: how a message is parsed, and the
+exact texts of the replies.
+
+The reply texts are part of the contract (DESIGN.md section 1): scripts
+match them, so they are defined once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+SUCCESS: Final = b"success"
+ON: Final = b"on"
+OFF: Final = b"off"
+PONG: Final = b"pong"
+BYE: Final = b"bye"
+
+UNKNOWN_COMMAND: Final = b"error: unknown command"
+EMPTY_COMMAND: Final = b"error: empty command"
+BAD_ENCODING: Final = b"error: bad encoding"
+UNKNOWN_RELAY: Final = b"error: unknown relay"
+BAD_ARGUMENT: Final = b"error: bad argument"
+HARDWARE_FAILURE: Final = b"error: hardware failure"
+LINE_TOO_LONG: Final = b"error: line too long"
+
+#: The relay name that means every relay, in C{on all} and C{off all}.
+ALL: Final = "all"
+
+#: Whitespace ignored around a message and between its words.
+WHITESPACE: Final = b" \t\r\n"
+_SPACES: Final = bytes.maketrans(b"\t\r\n", b"   ")
+
+
+class CommandError(Exception):
+    """
+    A message that gets an error reply instead of being executed.
+
+    @ivar reply: The error reply, one of this module's C{error: ...} texts.
+    """
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__(reply.decode("ascii"))
+        self.reply = reply
+
+
+class Command(NamedTuple):
+    """
+    One parsed message.
+
+    @ivar verb: The verb, lower-cased.
+    @ivar arguments: The words after the verb, as sent.
+    """
+
+    verb: str
+    arguments: tuple[str, ...]
+
+
+def parseMessage(message: bytes) -> Command:
+    """
+    Parse one message (without its delimiter) into a L{Command}.
+
+    Leading and trailing whitespace is ignored and words are separated by
+    runs of whitespace.  Whether the verb is known and its arguments fit is
+    for the caller to decide.
+
+    @raise CommandError: with L{EMPTY_COMMAND} for a message of nothing but
+        whitespace, or L{BAD_ENCODING} for one that is not ASCII.
+    """
+    words = [word for word in message.translate(_SPACES).split(b" ") if word]
+    if not words:
+        raise CommandError(EMPTY_COMMAND)
+    if not message.isascii():
+        raise CommandError(BAD_ENCODING)
+    verb = words[0].decode("ascii").lower()
+    return Command(verb, tuple(word.decode("ascii") for word in words[1:]))

@@ -1,0 +1,139 @@
+# -*- test-case-name: tests.test_framing -*-
+"""
+Framing of a byte stream into C{<EOF>}-delimited messages.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from twisted.internet.protocol import Protocol
+
+
+def _partialDelimiterLength(data: bytes, delimiter: bytes) -> int:
+    """
+    The length of the longest suffix of C{data} that is a proper prefix of
+    C{delimiter}: the part of a delimiter that may still be completed by the
+    next segment.
+    """
+    for size in range(min(len(delimiter) - 1, len(data)), 0, -1):
+        if data.endswith(delimiter[:size]):
+            return size
+    return 0
+
+
+class EOFReceiver(Protocol):
+    """
+    A protocol that receives only C{<EOF>}-delimited messages.
+
+    Like L{twisted.protocols.basic.LineOnlyReceiver}, which it follows, it
+    splits the stream into messages and calls L{messageReceived} for each;
+    it never knows what a message means.  It differs in three ways that a
+    request/reply protocol needs:
+
+      - A message of exactly L{MAX_LENGTH} bytes is accepted also when its
+        delimiter arrives split across segments.
+      - After L{stopReceiving}, the rest of the stream (including the rest
+        of the current segment) is discarded, so nothing after a closing
+        command is acted upon.
+      - L{pauseReceiving} holds complete messages back until
+        L{resumeReceiving}, for flow control.
+
+    @cvar delimiter: The message delimiter, C{b"<EOF>"}.
+    @ivar MAX_LENGTH: The longest message accepted, in bytes, not counting
+        the delimiter.  A longer one calls L{messageLengthExceeded} and
+        stops receiving.
+    """
+
+    delimiter: ClassVar[bytes] = b"<EOF>"
+    MAX_LENGTH: int = 1024
+
+    _buffer: bytes = b""
+    _receiving: bool = True
+    _paused: bool = False
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Split C{data} into messages and call L{messageReceived} for each.
+        """
+        if not self._receiving:
+            return
+        buffer = self._buffer + data if self._buffer else data
+        delimiter = self.delimiter
+        if self._paused or delimiter not in buffer:
+            self._buffer = buffer
+            self._checkIncomplete()
+            return
+        messages = buffer.split(delimiter)
+        self._buffer = messages.pop()
+        maxLength = self.MAX_LENGTH
+        for index, message in enumerate(messages):
+            if len(message) > maxLength:
+                self.stopReceiving()
+                self.messageLengthExceeded(message)
+                return
+            self.messageReceived(message)
+            if not self._receiving:
+                return
+            if self._paused:
+                rest = messages[index + 1 :]
+                if rest:
+                    rest.append(self._buffer)
+                    self._buffer = delimiter.join(rest)
+                return
+        self._checkIncomplete()
+
+    def _checkIncomplete(self) -> None:
+        """
+        Call L{messageLengthExceeded} if the incomplete message held in the
+        buffer can no longer become a message of acceptable length.
+        """
+        buffer = self._buffer
+        if len(buffer) <= self.MAX_LENGTH or self._paused:
+            return
+        partial = _partialDelimiterLength(buffer, self.delimiter)
+        if len(buffer) - partial > self.MAX_LENGTH:
+            self.stopReceiving()
+            self.messageLengthExceeded(buffer)
+
+    def stopReceiving(self) -> None:
+        """
+        Discard everything received from now on, including the rest of the
+        segment being processed.
+        """
+        self._receiving = False
+        self._buffer = b""
+
+    def pauseReceiving(self) -> None:
+        """
+        Hold back further messages until L{resumeReceiving}.  The transport
+        is paused too, so that the peer is slowed down by TCP itself.
+        """
+        if not self._paused:
+            self._paused = True
+            self.transport.pauseProducing()  # type: ignore[union-attr]
+
+    def resumeReceiving(self) -> None:
+        """
+        Deliver the messages held back since L{pauseReceiving} and read
+        from the transport again.
+        """
+        if self._paused:
+            self._paused = False
+            self.transport.resumeProducing()  # type: ignore[union-attr]
+            self.dataReceived(b"")
+
+    def messageReceived(self, message: bytes) -> None:
+        """
+        Override this to handle one message, without its delimiter.
+        """
+        raise NotImplementedError()
+
+    def messageLengthExceeded(self, message: bytes) -> None:
+        """
+        Called once when a message longer than L{MAX_LENGTH} arrives, after
+        receiving has stopped.  By default the connection is closed.
+
+        @param message: The over-long message or the start of it.
+        """
+        self.transport.loseConnection()  # type: ignore[union-attr]

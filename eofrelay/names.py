@@ -1,0 +1,32 @@
+# -*- test-case-name: tests.test_names -*-
+"""
+The rules for relay names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from eofrelay.commands import ALL
+
+_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
+
+
+def checkRelayName(name: str) -> str:
+    """
+    Check that C{name} may name a relay: a letter followed by up to 31
+    letters, digits, C{_} or C{-}, and not the reserved word C{all} (in
+    any case).
+
+    @return: C{name}, unchanged.
+    @raise ValueError: if it may not, with a message that says why.
+    """
+    if not _NAME.match(name):
+        raise ValueError(
+            f"bad relay name {name!r}: a relay name is a letter followed by "
+            "up to 31 letters, digits, '_' or '-'"
+        )
+    if name.lower() == ALL:
+        raise ValueError(f"bad relay name {name!r}: 'all' is reserved")
+    return name

@@ -1,0 +1,312 @@
+# -*- test-case-name: tests.test_protocol -*-
+"""
+The protocol of one client connection: commands in, replies out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional, Union
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from eofrelay import commands
+from eofrelay.commands import CommandError, parseMessage
+from eofrelay.framing import EOFReceiver
+from eofrelay.state import HardwareFailure, RelayState
+
+if TYPE_CHECKING:
+    from eofrelay.factory import RelayFactory
+
+#: A reply: its bytes, or a Deferred firing with them.
+Reply = Union[bytes, "Deferred[bytes]"]
+#: A command's implementation, given the protocol and the command's
+#: arguments.
+Handler = Callable[["RelayProtocol", tuple[str, ...]], Reply]
+
+
+def describePeer(address: IAddress) -> str:
+    """
+    A short text naming a peer in the log: C{host:port} for IP addresses.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if host is None:
+        name = getattr(address, "name", None)
+        return f"unix:{name.decode() if isinstance(name, bytes) else name or ''}"
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+class _PendingReply:
+    """
+    The place of one reply in a connection's reply order.
+
+    @ivar reply: The reply, once known.
+    """
+
+    __slots__ = ("reply",)
+
+    def __init__(self) -> None:
+        self.reply: Optional[bytes] = None
+
+
+@implementer(IHalfCloseableProtocol)
+class RelayProtocol(EOFReceiver):
+    """
+    eofrelay's wire protocol on one connection.
+
+    Each C{<EOF>}-delimited message is parsed and dispatched through the
+    factory's relays (L{IRelay} providers); exactly one reply is written
+    for it, in the order the messages arrived, also when the relays answer
+    asynchronously and out of order.  The protocol holds no device state.
+
+    A peer that half-closes its side still gets every pending reply; then
+    the connection is closed.
+
+    @ivar factory: The L{RelayFactory} holding the shared relay state.
+    @ivar peer: The peer's address, for the log.
+    """
+
+    factory: RelayFactory
+    log = Logger()
+    peer = ""
+
+    _handlers: ClassVar[dict[str, Handler]]
+    _closing = False
+    _connected = False
+
+    def connectionMade(self) -> None:
+        """
+        Take the connection's limits from the factory.
+        """
+        self._connected = True
+        self.MAX_LENGTH = self.factory.maxLine
+        self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
+        self._pending: deque[_PendingReply] = deque()
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        """
+        Forget the replies that can no longer be sent.
+        """
+        self._connected = False
+        self.stopReceiving()
+        self._pending.clear()
+
+    # Framing events
+
+    def messageReceived(self, message: bytes) -> None:
+        """
+        Execute one message and queue its reply.
+        """
+        try:
+            command = parseMessage(message)
+            handler = self._handlers.get(command.verb)
+            if handler is None:
+                raise CommandError(commands.UNKNOWN_COMMAND)
+            reply = handler(self, command.arguments)
+        except CommandError as error:
+            reply = error.reply
+        except Exception:
+            reply = self._failed(Failure())
+        self._send(reply)
+        if self._closing or self.factory.closeAfterReply:
+            self._closeWhenReplied()
+
+    def messageLengthExceeded(self, message: bytes) -> None:
+        """
+        Answer an over-long message with C{error: line too long} after the
+        replies still pending, then close the connection.
+        """
+        self.log.warn(
+            "{peer} sent more than {limit} bytes without a delimiter; closing",
+            peer=self.peer,
+            limit=self.MAX_LENGTH,
+        )
+        self._send(commands.LINE_TOO_LONG)
+        self._closeWhenReplied()
+
+    def readConnectionLost(self) -> None:
+        """
+        The peer half-closed: send the pending replies, then close.
+        """
+        self.stopReceiving()
+        self._closeWhenReplied()
+
+    def writeConnectionLost(self) -> None:
+        """
+        Nothing more can be written: close.
+        """
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    # Replies, in order
+
+    def _send(self, reply: Reply) -> None:
+        """
+        Queue C{reply} behind the replies still pending and write every
+        reply that is ready.
+        """
+        if isinstance(reply, bytes):
+            if not self._pending:
+                self.transport.write(reply + self.delimiter)  # type: ignore[union-attr]
+                return
+            slot = _PendingReply()
+            slot.reply = reply
+            self._pending.append(slot)
+            return
+        slot = _PendingReply()
+        self._pending.append(slot)
+        reply.addErrback(self._failed).addCallback(self._fill, slot)
+
+    def _failed(self, failure: Failure) -> bytes:
+        """
+        The reply for a command whose relay failed.
+        """
+        if not failure.check(HardwareFailure):
+            self.log.failure(
+                "unexpected error executing a command from {peer}",
+                failure=failure,
+                peer=self.peer,
+            )
+        return commands.HARDWARE_FAILURE
+
+    def _fill(self, reply: bytes, slot: _PendingReply) -> None:
+        """
+        A pending reply is known: write it and every reply ready after it.
+        """
+        slot.reply = reply
+        if not self._connected:
+            return
+        pending = self._pending
+        ready = []
+        while pending and pending[0].reply is not None:
+            ready.append(pending.popleft().reply)
+        if ready:
+            ready.append(b"")
+            self.transport.write(self.delimiter.join(ready))  # type: ignore[union-attr, arg-type]
+        if self._closing and not pending:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def _closeWhenReplied(self) -> None:
+        """
+        Read nothing more, and close once every pending reply is written.
+        """
+        self.stopReceiving()
+        self._closing = True
+        if not self._pending:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    # Commands
+
+    def _relay(self, arguments: tuple[str, ...]) -> RelayState:
+        """
+        The relay named by a command's only, optional argument.
+
+        @raise CommandError: for more than one argument or an unknown name.
+        """
+        if not arguments:
+            return self.factory.relay()
+        if len(arguments) > 1:
+            raise CommandError(commands.BAD_ARGUMENT)
+        try:
+            return self.factory.relay(arguments[0])
+        except KeyError:
+            if arguments[0].lower() == commands.ALL:
+                raise CommandError(commands.BAD_ARGUMENT) from None
+            raise CommandError(commands.UNKNOWN_RELAY) from None
+
+    def _switch(self, on: bool, arguments: tuple[str, ...]) -> Reply:
+        """
+        Switch one relay, or every relay for the argument C{all}.
+        """
+        if len(arguments) == 1 and arguments[0].lower() == commands.ALL:
+            switched = gatherResults(
+                [relay.switch(on, self.peer) for relay in self.factory.relays],
+                consumeErrors=True,
+            )
+            return switched.addCallbacks(
+                lambda states: commands.SUCCESS,
+                lambda failure: failure.value.subFailure,  # type: ignore[no-any-return]
+            )
+        return self._relay(arguments).switch(on, self.peer).addCallback(
+            lambda state: commands.SUCCESS
+        )
+
+    def command_on(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{on [RELAY|all]}: switch on; reply C{success}.
+        """
+        return self._switch(True, arguments)
+
+    def command_off(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{off [RELAY|all]}: switch off; reply C{success}.
+        """
+        return self._switch(False, arguments)
+
+    def command_toggle(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{toggle [RELAY]}: invert; reply C{success}.
+        """
+        return self._relay(arguments).toggle(self.peer).addCallback(
+            lambda state: commands.SUCCESS
+        )
+
+    def command_status(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{status [RELAY]}: reply C{on} or C{off}.
+        """
+        return self._relay(arguments).state().addCallback(
+            lambda on: commands.ON if on else commands.OFF
+        )
+
+    def command_relays(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{relays}: reply C{NAME=on NAME=off ...}, in configured order.
+        """
+        if arguments:
+            raise CommandError(commands.BAD_ARGUMENT)
+        relays = self.factory.relays
+        return gatherResults([relay.state() for relay in relays]).addCallback(
+            lambda states: " ".join(
+                f"{relay.name}={'on' if on else 'off'}"
+                for relay, on in zip(relays, states)
+            ).encode("ascii")
+        )
+
+    def command_ping(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{ping}: reply C{pong}.
+        """
+        if arguments:
+            raise CommandError(commands.BAD_ARGUMENT)
+        return commands.PONG
+
+    def command_help(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{help}: reply C{commands: } and the verbs this server knows.
+        """
+        if arguments:
+            raise CommandError(commands.BAD_ARGUMENT)
+        return b"commands: " + " ".join(self._handlers).encode("ascii")
+
+    def command_quit(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{quit}: reply C{bye}, then close the connection.
+        """
+        if arguments:
+            raise CommandError(commands.BAD_ARGUMENT)
+        self._closing = True
+        return commands.BYE
+
+
+RelayProtocol._handlers = {
+    name[len("command_") :]: method
+    for name, method in vars(RelayProtocol).items()
+    if name.startswith("command_")
+}
