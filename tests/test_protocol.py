@@ -1,0 +1,362 @@
+"""
+Tests for L{eofrelay.protocol}, against L{StringTransport}.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import UNIXAddress
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay import commands
+from eofrelay.factory import RelayFactory
+from eofrelay.protocol import describePeer
+from eofrelay.testing import MemoryRelay, connect
+
+
+def replies(transport: StringTransport) -> list[bytes]:
+    """
+    The replies written to C{transport} so far, without delimiters.
+    """
+    data = transport.value()
+    assert data.endswith(b"<EOF>") or not data, data
+    return data.split(b"<EOF>")[:-1]
+
+
+class ProtocolTestCase(SynchronousTestCase):
+    """
+    Helpers: a factory with two memory relays, C{a} (default) and C{b}.
+    """
+
+    def setUp(self) -> None:
+        self.a = MemoryRelay("a")
+        self.b = MemoryRelay("b")
+        self.factory = RelayFactory([self.a, self.b])
+
+    def send(self, data: bytes) -> list[bytes]:
+        """
+        Send C{data} on a new connection and return the replies.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(data)
+        return replies(transport)
+
+
+class CommandTests(ProtocolTestCase):
+    """
+    Every command and every error reply of DESIGN.md section 1.
+    """
+
+    def test_articleCommands(self) -> None:
+        """
+        The article's commands get the article's replies.
+        """
+        self.assertEqual(
+            self.send(b"on<EOF>off<EOF>invalid<EOF>"),
+            [b"success", b"success", b"error: unknown command"],
+        )
+        self.assertEqual(self.a.history, [True, False])
+
+    def test_onOffToggleStatus(self) -> None:
+        """
+        C{on}, C{off} and C{toggle} switch the default or the named relay;
+        C{status} reports it.
+        """
+        self.assertEqual(
+            self.send(
+                b"status<EOF>on<EOF>status<EOF>toggle<EOF>status a<EOF>"
+                b"on b<EOF>status B<EOF>toggle b<EOF>status b<EOF>off a<EOF>"
+            ),
+            [b"off", b"success", b"on", b"success", b"off"]
+            + [b"success", b"on", b"success", b"off", b"success"],
+        )
+        self.assertEqual(self.a.history, [True, False, False])
+        self.assertEqual(self.b.history, [True, False])
+
+    def test_caseInsensitive(self) -> None:
+        """
+        Verbs and relay names are case-insensitive.
+        """
+        self.assertEqual(self.send(b"ON B<EOF>Status b<EOF>"), [b"success", b"on"])
+
+    def test_all(self) -> None:
+        """
+        C{on all} and C{off all} switch every relay.
+        """
+        self.assertEqual(self.send(b"on all<EOF>relays<EOF>"), [b"success", b"a=on b=on"])
+        self.assertEqual(self.send(b"OFF ALL<EOF>relays<EOF>"), [b"success", b"a=off b=off"])
+
+    def test_allOnlyForOnOff(self) -> None:
+        """
+        C{all} is reserved and refused as an argument of other verbs.
+        """
+        self.assertEqual(
+            self.send(b"toggle all<EOF>status all<EOF>"),
+            [commands.BAD_ARGUMENT] * 2,
+        )
+
+    def test_relays(self) -> None:
+        """
+        C{relays} lists every relay in configured order with its state.
+        """
+        self.assertEqual(self.send(b"on b<EOF>relays<EOF>"), [b"success", b"a=off b=on"])
+
+    def test_pingHelpQuit(self) -> None:
+        """
+        C{ping} gets C{pong}; C{help} lists the verbs; C{quit} gets C{bye}
+        and the connection is closed; nothing after it is executed.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"ping<EOF>help<EOF>quit<EOF>on<EOF>")
+        self.assertEqual(
+            replies(transport),
+            [
+                b"pong",
+                b"commands: on off toggle status relays ping help quit",
+                b"bye",
+            ],
+        )
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.a.history, [])
+
+    def test_whitespace(self) -> None:
+        """
+        Space, tab, CR and LF around a message and between words are
+        ignored, as the article's C{.strip()} did.
+        """
+        self.assertEqual(
+            self.send(b"on<EOF>\r\n \toff\t<EOF>\r\n on \t b \r\n<EOF>"),
+            [b"success", b"success", b"success"],
+        )
+        self.assertEqual(self.b.history, [True])
+
+    def test_otherControlCharactersAreNotWhitespace(self) -> None:
+        """
+        A form feed is not whitespace.
+        """
+        self.assertEqual(self.send(b"on\x0c<EOF>"), [commands.UNKNOWN_COMMAND])
+
+    def test_errors(self) -> None:
+        """
+        Each kind of bad message gets its documented error and the
+        connection stays open.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(
+            b"bogus<EOF><EOF>  \r\n<EOF>on \xff<EOF>\xc3\xa9<EOF>on c<EOF>"
+            b"on a b<EOF>relays x<EOF>ping 1<EOF>help me<EOF>quit now<EOF>"
+            b"status a b<EOF>toggle a b<EOF>ping<EOF>"
+        )
+        self.assertEqual(
+            replies(transport),
+            [
+                b"error: unknown command",
+                b"error: empty command",
+                b"error: empty command",
+                b"error: bad encoding",
+                b"error: bad encoding",
+                b"error: unknown relay",
+            ]
+            + [b"error: bad argument"] * 7
+            + [b"pong"],
+        )
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(self.a.history + self.b.history, [])
+
+    def test_lineTooLong(self) -> None:
+        """
+        More than C{maxLine} bytes without a delimiter get C{error: line
+        too long} after the earlier replies, and the connection is closed.
+        """
+        factory = RelayFactory([self.a], maxLine=8)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"on<EOF>" + b"x" * 9)
+        self.assertEqual(replies(transport), [b"success", b"error: line too long"])
+        self.assertTrue(transport.disconnecting)
+
+    def test_lineOfMaxLength(self) -> None:
+        """
+        A message of exactly C{maxLine} bytes is accepted.
+        """
+        factory = RelayFactory([self.a], maxLine=8)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"  on a  <EO")
+        protocol.dataReceived(b"F>")
+        self.assertEqual(replies(transport), [b"success"])
+
+    def test_closeAfterReply(self) -> None:
+        """
+        With C{closeAfterReply}, the connection is closed after the first
+        reply and later messages are not executed.
+        """
+        factory = RelayFactory([self.a], closeAfterReply=True)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"on<EOF>off<EOF>")
+        self.assertEqual(replies(transport), [b"success"])
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.a.history, [True])
+
+    def test_describePeer(self) -> None:
+        """
+        Peers are described as C{host:port}, C{[v6]:port} or C{unix:path}.
+        """
+        from twisted.internet.address import IPv4Address, IPv6Address
+
+        self.assertEqual(describePeer(IPv4Address("TCP", "10.0.0.1", 5)), "10.0.0.1:5")
+        self.assertEqual(describePeer(IPv6Address("TCP", "::1", 5)), "[::1]:5")
+        self.assertEqual(describePeer(UNIXAddress(b"/run/s")), "unix:/run/s")
+        self.assertEqual(describePeer(UNIXAddress(None)), "unix:")
+
+    def test_switchLogged(self) -> None:
+        """
+        Every switch is logged with the relay, its old and new state and
+        the peer.
+        """
+        with capturedLogs() as events:
+            self.send(b"on b<EOF>")
+        switched = [e for e in events if e.get("relay") == "b"]
+        self.assertEqual(len(switched), 1)
+        self.assertEqual(
+            (switched[0]["old"], switched[0]["new"], switched[0]["peer"]),
+            ("off", "on", "127.0.0.1:40000"),
+        )
+
+
+class OrderTests(SynchronousTestCase):
+    """
+    Replies come in message order also when relays answer later.
+    """
+
+    def setUp(self) -> None:
+        self.a = MemoryRelay("a", asynchronous=True)
+        self.b = MemoryRelay("b", asynchronous=True)
+        self.factory = RelayFactory([self.a, self.b])
+
+    def test_outOfOrderDeferreds(self) -> None:
+        """
+        When a later command's relay answers first, its reply waits for the
+        earlier one; replies that need no relay wait too.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on a<EOF>on b<EOF>ping<EOF>bogus<EOF>")
+        self.assertEqual(transport.value(), b"")
+        self.b.pending[0][0].callback(None)
+        self.assertEqual(transport.value(), b"")
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(
+            replies(transport),
+            [b"success", b"success", b"pong", b"error: unknown command"],
+        )
+
+    def test_statusAfterPendingChange(self) -> None:
+        """
+        C{status} answers after the changes queued before it for that
+        relay, so it reports their outcome.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on<EOF>status<EOF>relays<EOF>")
+        self.assertEqual(transport.value(), b"")
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(replies(transport), [b"success", b"on", b"a=on b=off"])
+
+    def test_asyncFailure(self) -> None:
+        """
+        A relay whose Deferred fails gets C{error: hardware failure}, its
+        state stays as it was and the failure is logged with its cause.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on<EOF>status<EOF>")
+        with capturedLogs() as events:
+            self.a.pending[0][0].errback(OSError("bus error"))
+        self.assertEqual(replies(transport), [b"error: hardware failure", b"off"])
+        failures = [e for e in events if "log_failure" in e]
+        self.assertEqual(len(failures), 1)
+        self.assertEqual(failures[0]["relay"], "a")
+        self.assertEqual(failures[0]["log_failure"].getErrorMessage(), "bus error")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_syncFailure(self) -> None:
+        """
+        A relay whose C{switch} raises gets C{error: hardware failure} and
+        the connection goes on.
+        """
+        self.a.failWith = RuntimeError("no /dev/gpiomem")
+        protocol, transport = connect(self.factory)
+        with capturedLogs() as events:
+            protocol.dataReceived(b"toggle<EOF>status<EOF>on b<EOF>")
+        self.b.pending[0][0].callback(None)
+        self.assertEqual(replies(transport), [b"error: hardware failure", b"off", b"success"])
+        self.assertEqual(
+            [e["log_failure"].getErrorMessage() for e in events if "log_failure" in e],
+            ["no /dev/gpiomem"],
+        )
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_onAllPartialFailure(self) -> None:
+        """
+        C{on all} with one failing relay gets C{error: hardware failure};
+        the other relays are switched.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on all<EOF>relays<EOF>")
+        self.a.pending[0][0].errback(OSError("stuck"))
+        self.b.pending[0][0].callback(None)
+        self.assertEqual(replies(transport), [b"error: hardware failure", b"a=off b=on"])
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_halfClose(self) -> None:
+        """
+        A peer that half-closes after sending still gets every pending
+        reply; then the connection is closed.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on<EOF>ping<EOF>off")
+        protocol.readConnectionLost()
+        self.assertFalse(transport.disconnecting)
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(replies(transport), [b"success", b"pong"])
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(len(self.a.pending), 1)
+
+    def test_quitWaitsForPendingReplies(self) -> None:
+        """
+        C{quit} closes only after the replies before it are written.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on<EOF>quit<EOF>")
+        self.assertFalse(transport.disconnecting)
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(replies(transport), [b"success", b"bye"])
+        self.assertTrue(transport.disconnecting)
+
+    def test_connectionLostWithPendingReplies(self) -> None:
+        """
+        A relay that answers after its client disconnected writes nothing
+        and raises nothing; the state is still recorded.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"on<EOF>")
+        protocol.connectionLost(None)  # type: ignore[arg-type]
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(self.factory.relay("a").isOn)
+
+    def test_arrivalOrderAcrossConnections(self) -> None:
+        """
+        Commands for one relay from two connections are applied in arrival
+        order, each after the previous one finished.
+        """
+        first, firstTransport = connect(self.factory)
+        second, secondTransport = connect(self.factory, port=40001)
+        first.dataReceived(b"on<EOF>")
+        second.dataReceived(b"toggle<EOF>status<EOF>")
+        first.dataReceived(b"status<EOF>")
+        self.assertEqual(len(self.a.pending), 1)
+        self.a.pending[0][0].callback(None)
+        self.assertEqual(len(self.a.pending), 2)
+        self.assertEqual(self.a.pending[1][1], False)
+        self.a.pending[1][0].callback(None)
+        self.assertEqual(replies(firstTransport), [b"success", b"off"])
+        self.assertEqual(replies(secondTransport), [b"success", b"off"])
+        self.assertEqual(self.a.history, [True, False])
