@@ -1,0 +1,203 @@
+"""
+Tests for L{eofrelay.tap}: the options of C{twistd eofrelay} and the
+service built from them.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.endpoints import TCP4ServerEndpoint, UNIXServerEndpoint
+from twisted.python.usage import UsageError
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay.gpio.memory import MemoryPins
+from eofrelay.service import RelayService
+from eofrelay.tap import Options, RelaySpec, makeService, parseRelaySpec
+
+
+def parse(*arguments: str) -> Options:
+    options = Options()
+    options.parseOptions(list(arguments))
+    return options
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    Tests for L{Options}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        By default eofrelay listens on TCP port 1100 on all interfaces and
+        drives one relay, C{relay}, on BCM 17, with automatic GPIO.
+        """
+        options = parse()
+        self.assertEqual(options["listen"], ["tcp:1100:backlog=1024"])
+        [endpoint] = options["endpoints"]
+        self.assertIsInstance(endpoint, TCP4ServerEndpoint)
+        self.assertEqual((endpoint._port, endpoint._interface), (1100, ""))
+        self.assertEqual(options["relays"], [RelaySpec("relay", 17, False)])
+        self.assertEqual(options["gpio"], "auto")
+        self.assertEqual(options["max-line"], 1024)
+        self.assertFalse(options["close-after-reply"])
+
+    def test_port(self) -> None:
+        """
+        C{--port} sets the TCP port.
+        """
+        self.assertEqual(parse("--port", "2000")["listen"], ["tcp:2000:backlog=1024"])
+
+    def test_badPort(self) -> None:
+        """
+        A port that is not a number from 0 to 65535 is refused.
+        """
+        for value in ("x", "-1", "65536", ""):
+            error = self.assertRaises(UsageError, parse, "--port", value)
+            self.assertIn("--port", str(error))
+
+    def test_listen(self) -> None:
+        """
+        C{--listen} takes endpoint descriptions, repeatable, instead of
+        C{--port}.
+        """
+        options = parse("--listen", "tcp:1200:interface=127.0.0.1", "--listen", "unix:/tmp/s")
+        self.assertEqual(options["listen"], ["tcp:1200:interface=127.0.0.1", "unix:/tmp/s"])
+        self.assertIsInstance(options["endpoints"][1], UNIXServerEndpoint)
+
+    def test_listenAndPort(self) -> None:
+        """
+        C{--port} given with C{--listen} listens on both.
+        """
+        options = parse("--listen", "unix:/tmp/s", "--port", "1300")
+        self.assertEqual(options["listen"], ["unix:/tmp/s", "tcp:1300:backlog=1024"])
+
+    def test_badListen(self) -> None:
+        """
+        An endpoint description Twisted cannot parse is refused.
+        """
+        error = self.assertRaises(UsageError, parse, "--listen", "nonsense:1")
+        self.assertIn("nonsense:1", str(error))
+
+    def test_relays(self) -> None:
+        """
+        C{--relay} is repeatable and keeps the order given.
+        """
+        options = parse("--relay", "pump:17", "--relay", "Door-1:27:active-low")
+        self.assertEqual(
+            options["relays"],
+            [RelaySpec("pump", 17, False), RelaySpec("Door-1", 27, True)],
+        )
+
+    def test_badRelays(self) -> None:
+        """
+        Malformed relay specifications, reserved or bad names, bad pins and
+        duplicates are refused.
+        """
+        for arguments in (
+            ["--relay", "pump"],
+            ["--relay", "pump:x"],
+            ["--relay", "pump:54"],
+            ["--relay", "pump:-1"],
+            ["--relay", "pump:17:inverted"],
+            ["--relay", "pump:17:active-low:x"],
+            ["--relay", "1pump:17"],
+            ["--relay", "all:17"],
+            ["--relay", "a" * 33 + ":17"],
+            ["--relay", "a:17", "--relay", "A:18"],
+            ["--relay", "a:17", "--relay", "b:17"],
+        ):
+            self.assertRaises(UsageError, parse, *arguments)
+
+    def test_parseRelaySpec(self) -> None:
+        """
+        The longest name allowed is accepted.
+        """
+        name = "a" + "b" * 31
+        self.assertEqual(parseRelaySpec(f"{name}:0"), RelaySpec(name, 0, False))
+
+    def test_gpio(self) -> None:
+        """
+        C{--gpio} accepts the known backends only.
+        """
+        self.assertEqual(parse("--gpio", "memory")["gpio"], "memory")
+        self.assertRaises(UsageError, parse, "--gpio", "bogus")
+
+    def test_maxLine(self) -> None:
+        """
+        C{--max-line} is a positive integer.
+        """
+        self.assertEqual(parse("--max-line", "64")["max-line"], 64)
+        for value in ("0", "x", "2000000"):
+            self.assertRaises(UsageError, parse, "--max-line", value)
+
+    def test_closeAfterReply(self) -> None:
+        """
+        C{--close-after-reply} is a flag.
+        """
+        self.assertTrue(parse("--close-after-reply")["close-after-reply"])
+
+
+class MakeServiceTests(SynchronousTestCase):
+    """
+    Tests for L{makeService}.
+    """
+
+    def test_service(self) -> None:
+        """
+        The service serves a factory with the configured relays and limits
+        on every endpoint.
+        """
+        service = makeService(
+            parse(
+                "--gpio", "memory", "--relay", "a:5", "--relay", "b:6:active-low",
+                "--max-line", "64", "--close-after-reply",
+                "--listen", "tcp:0:interface=127.0.0.1", "--listen", "unix:/tmp/x",
+            )
+        )
+        self.assertIsInstance(service, RelayService)
+        factory = service.factory
+        self.assertEqual([relay.name for relay in factory.relays], ["a", "b"])
+        self.assertEqual(factory.maxLine, 64)
+        self.assertTrue(factory.closeAfterReply)
+        self.assertEqual(len(list(service)), 2)
+        pins = service.pins
+        assert isinstance(pins, MemoryPins)
+        self.assertEqual(pins.activeLow, {5: False, 6: True})
+        self.assertEqual(pins.levels, {5: False, 6: False})
+
+    def test_gpioUnavailable(self) -> None:
+        """
+        When the GPIO backend cannot run, C{makeService} exits with one
+        line saying why, not a traceback.
+        """
+        import eofrelay.tap
+        from eofrelay.gpio import GPIOUnavailable
+
+        def unavailable(backend: str) -> None:
+            raise GPIOUnavailable("RPi.GPIO cannot run here: not a Pi")
+
+        self.patch(eofrelay.tap, "openPins", unavailable)
+        error = self.assertRaises(SystemExit, makeService, parse("--gpio", "rpi"))
+        self.assertEqual(error.code, "eofrelay: RPi.GPIO cannot run here: not a Pi")
+
+    def test_setupFailureReleases(self) -> None:
+        """
+        When one pin cannot be set up, the pins set up before are released.
+        """
+        import eofrelay.tap
+        from eofrelay.gpio import GPIOUnavailable
+
+        pins = MemoryPins()
+        original = pins.setup
+
+        def setup(pin: int, activeLow: bool, on: bool) -> None:
+            if pin == 6:
+                raise GPIOUnavailable("GPIO 6 is busy")
+            original(pin, activeLow, on)
+
+        pins.setup = setup  # type: ignore[method-assign]
+        self.patch(eofrelay.tap, "openPins", lambda backend: pins)
+        error = self.assertRaises(
+            SystemExit, makeService, parse("--relay", "a:5", "--relay", "b:6")
+        )
+        self.assertEqual(error.code, "eofrelay: GPIO 6 is busy")
+        self.assertTrue(pins.released)
