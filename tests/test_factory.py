@@ -1,0 +1,129 @@
+"""
+Tests for L{eofrelay.factory}, L{eofrelay.names} and L{eofrelay.state}.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from eofrelay.factory import RelayFactory
+from eofrelay.interfaces import IRelay
+from eofrelay.names import checkRelayName
+from eofrelay.pinrelay import PinRelay
+from eofrelay.gpio.memory import MemoryPins
+from eofrelay.state import HardwareFailure, RelayState
+from eofrelay.testing import MemoryRelay
+
+
+class FactoryTests(SynchronousTestCase):
+    """
+    Tests for L{RelayFactory}.
+    """
+
+    def test_relays(self) -> None:
+        """
+        The factory wraps each driver in one shared L{RelayState}, keeps the
+        configured order, and finds relays case-insensitively; the first is
+        the default.
+        """
+        a, b = MemoryRelay("Pump"), MemoryRelay("door")
+        factory = RelayFactory([a, b])
+        self.assertEqual([r.driver for r in factory.relays], [a, b])
+        self.assertIs(factory.relay(), factory.relays[0])
+        self.assertIs(factory.relay("PUMP"), factory.relays[0])
+        self.assertIs(factory.relay("Door"), factory.relays[1])
+        self.assertRaises(KeyError, factory.relay, "nope")
+
+    def test_sharedState(self) -> None:
+        """
+        Already shared L{RelayState}s are used as they are.
+        """
+        state = RelayState(MemoryRelay("a"))
+        self.assertIs(RelayFactory([state]).relays[0], state)
+
+    def test_refused(self) -> None:
+        """
+        No relays, bad names and names given twice are refused.
+        """
+        self.assertRaises(ValueError, RelayFactory, [])
+        self.assertRaises(ValueError, RelayFactory, [MemoryRelay("all")])
+        self.assertRaises(ValueError, RelayFactory, [MemoryRelay("a"), MemoryRelay("A")])
+
+    def test_names(self) -> None:
+        """
+        A relay name is a letter followed by up to 31 letters, digits, C{_}
+        or C{-}, and not C{all}.
+        """
+        for good in ("a", "Pump_2", "door-1", "x" * 32):
+            self.assertEqual(checkRelayName(good), good)
+        for bad in ("", "1a", "_a", "a b", "a:b", "é", "x" * 33, "ALL", "a\n"):
+            self.assertRaises(ValueError, checkRelayName, bad)
+
+
+class RelayStateTests(SynchronousTestCase):
+    """
+    Tests for L{RelayState}.
+    """
+
+    def test_interface(self) -> None:
+        """
+        L{RelayState} and L{PinRelay} provide L{IRelay}.
+        """
+        self.assertTrue(verifyObject(IRelay, RelayState(MemoryRelay())))
+        self.assertTrue(verifyObject(IRelay, PinRelay("p", MemoryPins(), 1)))
+
+    def test_synchronous(self) -> None:
+        """
+        With a synchronous driver every operation has its result at once.
+        """
+        state = RelayState(MemoryRelay())
+        self.assertEqual(self.successResultOf(state.switch(True)), True)
+        self.assertEqual(self.successResultOf(state.toggle()), False)
+        self.assertEqual(self.successResultOf(state.state()), False)
+        self.assertFalse(state.isOn)
+
+    def test_queued(self) -> None:
+        """
+        Operations wait for the driver to finish the previous switch; a
+        toggle inverts the state the earlier operations left.
+        """
+        driver = MemoryRelay(asynchronous=True)
+        state = RelayState(driver)
+        first = state.switch(True)
+        second = state.toggle()
+        third = state.state()
+        self.assertNoResult(first)
+        self.assertEqual(len(driver.pending), 1)
+        driver.pending[0][0].callback(None)
+        self.assertEqual(self.successResultOf(first), True)
+        self.assertNoResult(second)
+        self.assertEqual(driver.pending[1][1], False)
+        driver.pending[1][0].callback(None)
+        self.assertEqual(self.successResultOf(second), False)
+        self.assertEqual(self.successResultOf(third), False)
+
+    def test_failureKeepsState(self) -> None:
+        """
+        A failed switch fails with L{HardwareFailure}, keeps the state, and
+        the next operation runs.
+        """
+        driver = MemoryRelay(asynchronous=True)
+        state = RelayState(driver)
+        first = state.switch(True)
+        second = state.state()
+        driver.pending[0][0].errback(OSError("i2c timeout"))
+        self.failureResultOf(first, HardwareFailure)
+        self.assertEqual(self.successResultOf(second), False)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_reentrant(self) -> None:
+        """
+        An operation queued from the callback of another one runs after it.
+        """
+        state = RelayState(MemoryRelay())
+        results: list[bool] = []
+        state.switch(True).addCallback(
+            lambda _: state.toggle().addCallback(results.append)
+        )
+        self.assertEqual(results, [False])

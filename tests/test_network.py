@@ -1,0 +1,189 @@
+"""
+Real-socket tests on 127.0.0.1: the article's clients and others, against a
+listening L{RelayFactory}.
+
+The clients are plain blocking sockets, as the article's are, run in a
+thread so that the reactor keeps serving; every socket has a timeout.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Callable, TypeVar
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from eofrelay.factory import RelayFactory
+from eofrelay.testing import MemoryRelay
+
+T = TypeVar("T")
+TIMEOUT = 10.0
+
+
+def articleClient(port: int, message: bytes) -> bytes:
+    """
+    The article's C{tcp_client}: connect, send, one C{recv(1024)}, close.
+    """
+    client = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    try:
+        client.sendall(message)
+        return client.recv(1024)
+    finally:
+        client.close()
+
+
+def readAll(client: socket.socket, limit: int = 10_000_000) -> bytes:
+    """
+    Read until the server closes the connection (at most C{limit} bytes).
+    """
+    chunks = []
+    received = 0
+    while received < limit:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def halfCloseClient(port: int, message: bytes) -> bytes:
+    """
+    A netcat-style client: send everything, half-close, read until the
+    server closes.
+    """
+    client = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    try:
+        client.sendall(message)
+        client.shutdown(socket.SHUT_WR)
+        return readAll(client)
+    finally:
+        client.close()
+
+
+def readReplies(client: socket.socket, count: int) -> bytes:
+    """
+    Read until C{count} replies have arrived.
+    """
+    data = b""
+    while data.count(b"<EOF>") < count:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class NetworkTests(TestCase):
+    """
+    Clients on real sockets.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.a = MemoryRelay("a")
+        self.b = MemoryRelay("b")
+        self.factory = RelayFactory([self.a, self.b])
+        self.port = self.listen(self.factory)
+
+    def listen(self, factory: RelayFactory) -> int:
+        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(listening.stopListening)
+        return int(listening.getHost().port)
+
+    def inThread(self, function: Callable[..., T], *args: object) -> Deferred[T]:
+        return deferToThread(function, *args)
+
+    @inlineCallbacks
+    def test_articleClient(self):  # type: ignore[no-untyped-def]
+        """
+        The article's client gets the article's replies for C{on}, C{off}
+        and an unknown command.
+        """
+        self.assertEqual((yield self.inThread(articleClient, self.port, b"on<EOF>")), b"success<EOF>")
+        self.assertEqual(self.a.history, [True])
+        self.assertEqual((yield self.inThread(articleClient, self.port, b"off<EOF>")), b"success<EOF>")
+        self.assertEqual(
+            (yield self.inThread(articleClient, self.port, b"invalid<EOF>")),
+            b"error: unknown command<EOF>",
+        )
+        self.assertEqual(self.a.history, [True, False])
+
+    @inlineCallbacks
+    def test_telnetStyle(self):  # type: ignore[no-untyped-def]
+        """
+        A telnet-style client's trailing CR LF is ignored.
+        """
+        self.assertEqual(
+            (yield self.inThread(articleClient, self.port, b"on<EOF>\r\n")), b"success<EOF>"
+        )
+
+    @inlineCallbacks
+    def test_halfClose(self):  # type: ignore[no-untyped-def]
+        """
+        A netcat-style client that half-closes gets every reply, then the
+        server closes.
+        """
+        reply = yield self.inThread(
+            halfCloseClient, self.port, b"on b<EOF>status b<EOF>relays<EOF>ping"
+        )
+        self.assertEqual(reply, b"success<EOF>on<EOF>a=off b=on<EOF>")
+
+    @inlineCallbacks
+    def test_sharedState(self):  # type: ignore[no-untyped-def]
+        """
+        Two clients see one state.
+        """
+        first = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+        second = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+        self.addCleanup(first.close)
+        self.addCleanup(second.close)
+        first.sendall(b"on b<EOF>")
+        self.assertEqual((yield self.inThread(readReplies, first, 1)), b"success<EOF>")
+        second.sendall(b"status b<EOF>toggle b<EOF>")
+        self.assertEqual((yield self.inThread(readReplies, second, 2)), b"on<EOF>success<EOF>")
+        first.sendall(b"relays<EOF>")
+        self.assertEqual((yield self.inThread(readReplies, first, 1)), b"a=off b=off<EOF>")
+
+    @inlineCallbacks
+    def test_pipelined(self):  # type: ignore[no-untyped-def]
+        """
+        Thousands of pipelined messages get one reply each, in order.
+        """
+        count = 3000
+        reply = yield self.inThread(halfCloseClient, self.port, b"toggle<EOF>status<EOF>" * count)
+        self.assertEqual(reply, b"success<EOF>on<EOF>success<EOF>off<EOF>" * (count // 2))
+
+    @inlineCallbacks
+    def test_lineTooLong(self):  # type: ignore[no-untyped-def]
+        """
+        An over-long message gets C{error: line too long} and the server
+        closes; other clients are still served.
+        """
+        reply = yield self.inThread(halfCloseClient, self.port, b"ping<EOF>" + b"x" * 100_000)
+        self.assertEqual(reply, b"pong<EOF>error: line too long<EOF>")
+        self.assertEqual(
+            (yield self.inThread(articleClient, self.port, b"ping<EOF>")), b"pong<EOF>"
+        )
+
+    @inlineCallbacks
+    def test_closeAfterReply(self):  # type: ignore[no-untyped-def]
+        """
+        With C{closeAfterReply}, a client that reads until the server
+        closes gets exactly one reply.
+        """
+        port = self.listen(RelayFactory([MemoryRelay("c")], closeAfterReply=True))
+
+        def readUntilClosed() -> bytes:
+            client = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            try:
+                client.sendall(b"on<EOF>ping<EOF>")
+                return readAll(client)
+            finally:
+                client.close()
+
+        self.assertEqual((yield self.inThread(readUntilClosed)), b"success<EOF>")
