@@ -1,0 +1,173 @@
+"""
+Tests for the twistd plugin: it is found, and C{twistd -n eofrelay} runs
+and stops cleanly as a real process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from twisted.application.service import IServiceMaker
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.error import ProcessTerminated
+from twisted.internet.protocol import Protocol, ProcessProtocol
+from twisted.plugin import getPlugins
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+ROOT = Path(__file__).resolve().parent.parent
+TWISTD = "import sys; from twisted.scripts.twistd import run; sys.exit(run())"
+
+
+class PluginTests(SynchronousTestCase):
+    """
+    Tests for C{twisted/plugins/eofrelay_plugin.py}.
+    """
+
+    def test_found(self) -> None:
+        """
+        twistd finds a service maker named C{eofrelay} whose options and
+        service come from L{eofrelay.tap}.
+        """
+        makers = [m for m in getPlugins(IServiceMaker) if m.tapname == "eofrelay"]
+        self.assertEqual(len(makers), 1)
+        from eofrelay import tap
+
+        self.assertIs(makers[0].options, tap.Options)
+        self.assertEqual(makers[0].makeService, tap.makeService)
+
+    def test_pluginImportsNothingHeavy(self) -> None:
+        """
+        The plugin module imports only twisted.application.service.
+        """
+        source = (ROOT / "twisted" / "plugins" / "eofrelay_plugin.py").read_text()
+        imports = [line for line in source.splitlines() if re.match(r"\s*(import|from) ", line)]
+        self.assertEqual(imports, ["from twisted.application.service import ServiceMaker"])
+        self.assertFalse((ROOT / "twisted" / "plugins" / "__init__.py").exists())
+        self.assertFalse((ROOT / "twisted" / "__init__.py").exists())
+
+
+class Twistd(ProcessProtocol):
+    """
+    A C{twistd} child process whose output is collected; C{port} fires with
+    the port number it listens on, C{ended} with its exit reason.
+    """
+
+    def __init__(self) -> None:
+        self.output = b""
+        self.port: Deferred[int] = Deferred()
+        self.ended: Deferred[Exception] = Deferred()
+
+    def outReceived(self, data: bytes) -> None:
+        self.output += data
+        match = re.search(rb"RelayFactory starting on (\d+)", self.output)
+        if match and not self.port.called:
+            self.port.callback(int(match.group(1)))
+
+    errReceived = outReceived
+
+    def processEnded(self, reason: Failure) -> None:
+        if not self.port.called:
+            self.port.errback(reason)
+            self.port.addErrback(lambda failure: None)
+        self.ended.callback(reason.value)
+
+
+class Reader(Protocol):
+    """
+    Collects replies until C{count} have arrived.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.data = b""
+        self.done: Deferred[bytes] = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+        if self.data.count(b"<EOF>") >= self.count and not self.done.called:
+            self.done.callback(self.data)
+
+
+class TwistdTests(TestCase):
+    """
+    C{twistd -n eofrelay} as a real process.
+    """
+
+    timeout = 60
+
+    def spawn(self, *arguments: str) -> Twistd:
+        process = Twistd()
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        transport = reactor.spawnProcess(  # type: ignore[attr-defined]
+            process,
+            sys.executable,
+            [sys.executable, "-c", TWISTD, *arguments],
+            env=env,
+            path=str(ROOT),
+        )
+
+        def kill() -> None:
+            if not process.ended.called:
+                transport.signalProcess("KILL")
+
+        self.addCleanup(kill)
+        return process
+
+    @inlineCallbacks
+    def test_serveAndStop(self):  # type: ignore[no-untyped-def]
+        """
+        twistd serves the protocol; on SIGTERM it drives the relays off,
+        logs it, shuts down cleanly and ends by the same signal, as twistd
+        does (systemd counts that as a clean stop).
+        """
+        process = self.spawn(
+            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
+            "--listen", "tcp:0:interface=127.0.0.1",
+        )
+        port = yield process.port
+        reader = Reader(2)
+        yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), reader)
+        reader.transport.write(b"on<EOF>status<EOF>")  # type: ignore[union-attr]
+        self.assertEqual((yield reader.done), b"success<EOF>on<EOF>")
+        reader.transport.loseConnection()  # type: ignore[union-attr]
+        os.kill(self._pid(process), signal.SIGTERM)
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated, process.output.decode())
+        self.assertEqual(reason.signal, signal.SIGTERM)
+        self.assertIn(b"Server Shut Down.", process.output)
+        self.assertIn(b"relay relay switched off (was on) by shutdown", process.output)
+        self.assertNotIn(b"Traceback", process.output)
+
+    def _pid(self, process: Twistd) -> int:
+        return int(process.transport.pid)  # type: ignore[union-attr]
+
+    @inlineCallbacks
+    def test_gpioUnavailable(self):  # type: ignore[no-untyped-def]
+        """
+        C{--gpio rpi} where RPi.GPIO cannot run exits with status 1 and one
+        readable line, not a traceback.
+        """
+        process = self.spawn("-n", "--pidfile=", "eofrelay", "--gpio", "rpi", "--port", "0")
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        self.assertEqual(reason.exitCode, 1)
+        lines = process.output.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1, process.output)
+        self.assertTrue(lines[0].startswith("eofrelay: RPi.GPIO "), lines)
+
+    @inlineCallbacks
+    def test_help(self):  # type: ignore[no-untyped-def]
+        """
+        C{twistd eofrelay --help} lists every option.
+        """
+        process = self.spawn("eofrelay", "--help")
+        yield process.ended
+        for option in (b"--port", b"--listen", b"--relay", b"--gpio", b"--max-line", b"--close-after-reply"):
+            self.assertIn(option, process.output)
