@@ -26,6 +26,6 @@ __all__ = [
     "RelayProtocol",
     "RelayService",
     "RelayState",
-    "openPins",
     "__version__",
+    "openPins",
 ]

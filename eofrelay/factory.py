@@ -5,7 +5,8 @@ The factory that holds the shared state of all configured relays.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from twisted.internet.protocol import ServerFactory
 
@@ -27,7 +28,7 @@ class RelayFactory(ServerFactory):
         reply.
     """
 
-    protocol = RelayProtocol
+    protocol = RelayProtocol  # type: ignore[assignment]
 
     def __init__(
         self,

@@ -21,7 +21,12 @@ class PinRelay:
     """
 
     def __init__(
-        self, name: str, pins: IPins, pin: int, activeLow: bool = False, on: bool = False
+        self,
+        name: str,
+        pins: IPins,
+        pin: int,
+        activeLow: bool = False,
+        on: bool = False,
     ) -> None:
         """
         Set the pin up as an output that already drives C{on}.

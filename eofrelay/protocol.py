@@ -6,7 +6,8 @@ The protocol of one client connection: commands in, replies out.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable, ClassVar, Optional, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
@@ -233,8 +234,10 @@ class RelayProtocol(EOFReceiver):
                 lambda states: commands.SUCCESS,
                 lambda failure: failure.value.subFailure,  # type: ignore[no-any-return]
             )
-        return self._relay(arguments).switch(on, self.peer).addCallback(
-            lambda state: commands.SUCCESS
+        return (
+            self._relay(arguments)
+            .switch(on, self.peer)
+            .addCallback(lambda state: commands.SUCCESS)
         )
 
     def command_on(self, arguments: tuple[str, ...]) -> Reply:
@@ -253,16 +256,20 @@ class RelayProtocol(EOFReceiver):
         """
         C{toggle [RELAY]}: invert; reply C{success}.
         """
-        return self._relay(arguments).toggle(self.peer).addCallback(
-            lambda state: commands.SUCCESS
+        return (
+            self._relay(arguments)
+            .toggle(self.peer)
+            .addCallback(lambda state: commands.SUCCESS)
         )
 
     def command_status(self, arguments: tuple[str, ...]) -> Reply:
         """
         C{status [RELAY]}: reply C{on} or C{off}.
         """
-        return self._relay(arguments).state().addCallback(
-            lambda on: commands.ON if on else commands.OFF
+        return (
+            self._relay(arguments)
+            .state()
+            .addCallback(lambda on: commands.ON if on else commands.OFF)
         )
 
     def command_relays(self, arguments: tuple[str, ...]) -> Reply:
@@ -275,7 +282,7 @@ class RelayProtocol(EOFReceiver):
         return gatherResults([relay.state() for relay in relays]).addCallback(
             lambda states: " ".join(
                 f"{relay.name}={'on' if on else 'off'}"
-                for relay, on in zip(relays, states)
+                for relay, on in zip(relays, states, strict=False)
             ).encode("ascii")
         )
 

@@ -6,7 +6,8 @@ happens to the relays when it stops.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
@@ -66,7 +67,7 @@ class RelayService(MultiService):
         stopped.addBoth(self._release)
         return stopped
 
-    def _switchOff(self) -> Deferred[object]:
+    def _switchOff(self) -> Deferred[list[tuple[bool, bool]]]:
         """
         Drive every relay off, whatever its state.
         """

@@ -6,7 +6,8 @@ The shared state of one relay: what every connection sees.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -171,4 +172,3 @@ class RelayState:
             result.callback(new)
         if not self._running:
             self._run()
-

@@ -8,10 +8,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from eofrelay.factory import RelayFactory
+from eofrelay.gpio.memory import MemoryPins
 from eofrelay.interfaces import IRelay
 from eofrelay.names import checkRelayName
 from eofrelay.pinrelay import PinRelay
-from eofrelay.gpio.memory import MemoryPins
 from eofrelay.state import HardwareFailure, RelayState
 from eofrelay.testing import MemoryRelay
 
@@ -48,7 +48,9 @@ class FactoryTests(SynchronousTestCase):
         """
         self.assertRaises(ValueError, RelayFactory, [])
         self.assertRaises(ValueError, RelayFactory, [MemoryRelay("all")])
-        self.assertRaises(ValueError, RelayFactory, [MemoryRelay("a"), MemoryRelay("A")])
+        self.assertRaises(
+            ValueError, RelayFactory, [MemoryRelay("a"), MemoryRelay("A")]
+        )
 
     def test_names(self) -> None:
         """

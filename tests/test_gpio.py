@@ -176,9 +176,7 @@ class ImportTests(SynchronousTestCase):
             @staticmethod
             def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
                 if name == "RPi.GPIO":
-                    raise RuntimeError(
-                        "This module can only be run on a Raspberry Pi!"
-                    )
+                    raise RuntimeError("This module can only be run on a Raspberry Pi!")
                 return None
 
         sys.meta_path.insert(0, Finder)  # type: ignore[arg-type]
@@ -200,8 +198,7 @@ class ImportTests(SynchronousTestCase):
         error = self.assertRaises(GPIOUnavailable, importRPiGPIO)
         self.assertEqual(
             str(error),
-            "RPi.GPIO cannot run here: This module can only be run on a "
-            "Raspberry Pi!",
+            "RPi.GPIO cannot run here: This module can only be run on a Raspberry Pi!",
         )
 
     def test_rpiOffPi(self) -> None:

@@ -9,7 +9,8 @@ thread so that the reactor keeps serving; every socket has a timeout.
 from __future__ import annotations
 
 import socket
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
@@ -93,7 +94,7 @@ class NetworkTests(TestCase):
     def listen(self, factory: RelayFactory) -> int:
         listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(listening.stopListening)
-        return int(listening.getHost().port)
+        return int(listening.getHost().port)  # type: ignore[attr-defined]
 
     def inThread(self, function: Callable[..., T], *args: object) -> Deferred[T]:
         return deferToThread(function, *args)
@@ -104,9 +105,14 @@ class NetworkTests(TestCase):
         The article's client gets the article's replies for C{on}, C{off}
         and an unknown command.
         """
-        self.assertEqual((yield self.inThread(articleClient, self.port, b"on<EOF>")), b"success<EOF>")
+        self.assertEqual(
+            (yield self.inThread(articleClient, self.port, b"on<EOF>")), b"success<EOF>"
+        )
         self.assertEqual(self.a.history, [True])
-        self.assertEqual((yield self.inThread(articleClient, self.port, b"off<EOF>")), b"success<EOF>")
+        self.assertEqual(
+            (yield self.inThread(articleClient, self.port, b"off<EOF>")),
+            b"success<EOF>",
+        )
         self.assertEqual(
             (yield self.inThread(articleClient, self.port, b"invalid<EOF>")),
             b"error: unknown command<EOF>",
@@ -119,7 +125,8 @@ class NetworkTests(TestCase):
         A telnet-style client's trailing CR LF is ignored.
         """
         self.assertEqual(
-            (yield self.inThread(articleClient, self.port, b"on<EOF>\r\n")), b"success<EOF>"
+            (yield self.inThread(articleClient, self.port, b"on<EOF>\r\n")),
+            b"success<EOF>",
         )
 
     @inlineCallbacks
@@ -145,9 +152,13 @@ class NetworkTests(TestCase):
         first.sendall(b"on b<EOF>")
         self.assertEqual((yield self.inThread(readReplies, first, 1)), b"success<EOF>")
         second.sendall(b"status b<EOF>toggle b<EOF>")
-        self.assertEqual((yield self.inThread(readReplies, second, 2)), b"on<EOF>success<EOF>")
+        self.assertEqual(
+            (yield self.inThread(readReplies, second, 2)), b"on<EOF>success<EOF>"
+        )
         first.sendall(b"relays<EOF>")
-        self.assertEqual((yield self.inThread(readReplies, first, 1)), b"a=off b=off<EOF>")
+        self.assertEqual(
+            (yield self.inThread(readReplies, first, 1)), b"a=off b=off<EOF>"
+        )
 
     @inlineCallbacks
     def test_pipelined(self):  # type: ignore[no-untyped-def]
@@ -155,8 +166,12 @@ class NetworkTests(TestCase):
         Thousands of pipelined messages get one reply each, in order.
         """
         count = 3000
-        reply = yield self.inThread(halfCloseClient, self.port, b"toggle<EOF>status<EOF>" * count)
-        self.assertEqual(reply, b"success<EOF>on<EOF>success<EOF>off<EOF>" * (count // 2))
+        reply = yield self.inThread(
+            halfCloseClient, self.port, b"toggle<EOF>status<EOF>" * count
+        )
+        self.assertEqual(
+            reply, b"success<EOF>on<EOF>success<EOF>off<EOF>" * (count // 2)
+        )
 
     @inlineCallbacks
     def test_lineTooLong(self):  # type: ignore[no-untyped-def]
@@ -164,7 +179,9 @@ class NetworkTests(TestCase):
         An over-long message gets C{error: line too long} and the server
         closes; other clients are still served.
         """
-        reply = yield self.inThread(halfCloseClient, self.port, b"ping<EOF>" + b"x" * 100_000)
+        reply = yield self.inThread(
+            halfCloseClient, self.port, b"ping<EOF>" + b"x" * 100_000
+        )
         self.assertEqual(reply, b"pong<EOF>error: line too long<EOF>")
         self.assertEqual(
             (yield self.inThread(articleClient, self.port, b"ping<EOF>")), b"pong<EOF>"

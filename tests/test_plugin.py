@@ -16,7 +16,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ProcessTerminated
-from twisted.internet.protocol import Protocol, ProcessProtocol
+from twisted.internet.protocol import ProcessProtocol, Protocol
 from twisted.plugin import getPlugins
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -47,8 +47,12 @@ class PluginTests(SynchronousTestCase):
         The plugin module imports only twisted.application.service.
         """
         source = (ROOT / "twisted" / "plugins" / "eofrelay_plugin.py").read_text()
-        imports = [line for line in source.splitlines() if re.match(r"\s*(import|from) ", line)]
-        self.assertEqual(imports, ["from twisted.application.service import ServiceMaker"])
+        imports = [
+            line for line in source.splitlines() if re.match(r"\s*(import|from) ", line)
+        ]
+        self.assertEqual(
+            imports, ["from twisted.application.service import ServiceMaker"]
+        )
         self.assertFalse((ROOT / "twisted" / "plugins" / "__init__.py").exists())
         self.assertFalse((ROOT / "twisted" / "__init__.py").exists())
 
@@ -76,7 +80,7 @@ class Twistd(ProcessProtocol):
         if not self.port.called:
             self.port.errback(reason)
             self.port.addErrback(lambda failure: None)
-        self.ended.callback(reason.value)
+        self.ended.callback(reason.value)  # type: ignore[arg-type]
 
 
 class Reader(Protocol):
@@ -128,8 +132,13 @@ class TwistdTests(TestCase):
         does (systemd counts that as a clean stop).
         """
         process = self.spawn(
-            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
-            "--listen", "tcp:0:interface=127.0.0.1",
+            "-n",
+            "--pidfile=",
+            "eofrelay",
+            "--gpio",
+            "memory",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
         )
         port = yield process.port
         reader = Reader(2)
@@ -154,7 +163,9 @@ class TwistdTests(TestCase):
         C{--gpio rpi} where RPi.GPIO cannot run exits with status 1 and one
         readable line, not a traceback.
         """
-        process = self.spawn("-n", "--pidfile=", "eofrelay", "--gpio", "rpi", "--port", "0")
+        process = self.spawn(
+            "-n", "--pidfile=", "eofrelay", "--gpio", "rpi", "--port", "0"
+        )
         reason = yield process.ended
         self.assertIsInstance(reason, ProcessTerminated)
         self.assertEqual(reason.exitCode, 1)
@@ -169,5 +180,12 @@ class TwistdTests(TestCase):
         """
         process = self.spawn("eofrelay", "--help")
         yield process.ended
-        for option in (b"--port", b"--listen", b"--relay", b"--gpio", b"--max-line", b"--close-after-reply"):
+        for option in (
+            b"--port",
+            b"--listen",
+            b"--relay",
+            b"--gpio",
+            b"--max-line",
+            b"--close-after-reply",
+        ):
             self.assertIn(option, process.output)

@@ -24,7 +24,11 @@ RELAY_ARGUMENTS = ["", " a", " B", " b ", " zz", " all", " a b"]
 VERBS = ["on", "off", "toggle", "status", "ON", "Toggle"]
 
 commandText = st.one_of(
-    st.builds(lambda verb, arg: verb + arg, st.sampled_from(VERBS), st.sampled_from(RELAY_ARGUMENTS)),
+    st.builds(
+        lambda verb, arg: verb + arg,
+        st.sampled_from(VERBS),
+        st.sampled_from(RELAY_ARGUMENTS),
+    ),
     st.sampled_from(["relays", "ping", "help", "bogus", "", " \t", "\xe9", "relays x"]),
 )
 
@@ -50,7 +54,9 @@ class ChunkingTests(SynchronousTestCase):
         tail=st.binary(max_size=20),
         cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=30),
     )
-    def test_chunking(self, messages: list[bytes], tail: bytes, cuts: list[int]) -> None:
+    def test_chunking(
+        self, messages: list[bytes], tail: bytes, cuts: list[int]
+    ) -> None:
         """
         Sending the stream in arbitrary pieces, one byte at a time included,
         yields the same replies and the same relay history as sending it in
@@ -70,13 +76,17 @@ class ChunkingTests(SynchronousTestCase):
             cut = min(cut, len(stream))
             protocol.dataReceived(stream[previous:cut])
             previous = max(previous, cut)
-        self.assertEqual((pieces.value(), pieces.disconnecting, a.history, b.history), expected)
+        self.assertEqual(
+            (pieces.value(), pieces.disconnecting, a.history, b.history), expected
+        )
 
         factory, a, b = fresh()
         protocol, bytewise = connect(factory)
         for index in range(len(stream)):
             protocol.dataReceived(stream[index : index + 1])
-        self.assertEqual((bytewise.value(), bytewise.disconnecting, a.history, b.history), expected)
+        self.assertEqual(
+            (bytewise.value(), bytewise.disconnecting, a.history, b.history), expected
+        )
 
 
 class Model:
@@ -96,7 +106,9 @@ class Model:
         if verb == "relays":
             if arguments:
                 return b"error: bad argument"
-            return " ".join(f"{n}={'on' if s else 'off'}" for n, s in self.state.items()).encode()
+            return " ".join(
+                f"{n}={'on' if s else 'off'}" for n, s in self.state.items()
+            ).encode()
         if verb == "ping":
             return b"pong" if not arguments else b"error: bad argument"
         if verb not in ("on", "off", "toggle", "status"):
@@ -144,7 +156,10 @@ class ModelTests(SynchronousTestCase):
         the commands are applied in arrival order, and the relays end in
         the model's state.
         """
-        relays = [MemoryRelay("a", asynchronous=True), MemoryRelay("b", asynchronous=True)]
+        relays = [
+            MemoryRelay("a", asynchronous=True),
+            MemoryRelay("b", asynchronous=True),
+        ]
         factory = RelayFactory(relays)
         connections = [connect(factory, port=40000 + i) for i in range(3)]
         model = Model()
@@ -165,7 +180,7 @@ class ModelTests(SynchronousTestCase):
             for relay in relays:
                 fire(relay)
 
-        for (protocol, transport), replies in zip(connections, expected):
+        for (_protocol, transport), replies in zip(connections, expected, strict=False):
             self.assertEqual(transport.value(), b"".join(r + b"<EOF>" for r in replies))
         self.assertEqual([r.on for r in relays], list(model.state.values()))
         self.assertEqual([r.isOn for r in factory.relays], list(model.state.values()))

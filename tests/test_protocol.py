@@ -19,7 +19,7 @@ def replies(transport: StringTransport) -> list[bytes]:
     """
     The replies written to C{transport} so far, without delimiters.
     """
-    data = transport.value()
+    data: bytes = transport.value()
     assert data.endswith(b"<EOF>") or not data, data
     return data.split(b"<EOF>")[:-1]
 
@@ -84,8 +84,12 @@ class CommandTests(ProtocolTestCase):
         """
         C{on all} and C{off all} switch every relay.
         """
-        self.assertEqual(self.send(b"on all<EOF>relays<EOF>"), [b"success", b"a=on b=on"])
-        self.assertEqual(self.send(b"OFF ALL<EOF>relays<EOF>"), [b"success", b"a=off b=off"])
+        self.assertEqual(
+            self.send(b"on all<EOF>relays<EOF>"), [b"success", b"a=on b=on"]
+        )
+        self.assertEqual(
+            self.send(b"OFF ALL<EOF>relays<EOF>"), [b"success", b"a=off b=off"]
+        )
 
     def test_allOnlyForOnOff(self) -> None:
         """
@@ -100,7 +104,9 @@ class CommandTests(ProtocolTestCase):
         """
         C{relays} lists every relay in configured order with its state.
         """
-        self.assertEqual(self.send(b"on b<EOF>relays<EOF>"), [b"success", b"a=off b=on"])
+        self.assertEqual(
+            self.send(b"on b<EOF>relays<EOF>"), [b"success", b"a=off b=on"]
+        )
 
     def test_pingHelpQuit(self) -> None:
         """
@@ -286,7 +292,9 @@ class OrderTests(SynchronousTestCase):
         with capturedLogs() as events:
             protocol.dataReceived(b"toggle<EOF>status<EOF>on b<EOF>")
         self.b.pending[0][0].callback(None)
-        self.assertEqual(replies(transport), [b"error: hardware failure", b"off", b"success"])
+        self.assertEqual(
+            replies(transport), [b"error: hardware failure", b"off", b"success"]
+        )
         self.assertEqual(
             [e["log_failure"].getErrorMessage() for e in events if "log_failure" in e],
             ["no /dev/gpiomem"],
@@ -302,7 +310,9 @@ class OrderTests(SynchronousTestCase):
         protocol.dataReceived(b"on all<EOF>relays<EOF>")
         self.a.pending[0][0].errback(OSError("stuck"))
         self.b.pending[0][0].callback(None)
-        self.assertEqual(replies(transport), [b"error: hardware failure", b"a=off b=on"])
+        self.assertEqual(
+            replies(transport), [b"error: hardware failure", b"a=off b=on"]
+        )
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
 
     def test_halfClose(self) -> None:

@@ -36,7 +36,10 @@ class RelayServiceTests(TestCase):
         stopped = service.stopService()
 
         def check(ignored: object) -> None:
-            self.assertEqual(pins.history, [(5, False), (6, False), (6, True), (5, False), (6, False)])
+            self.assertEqual(
+                pins.history,
+                [(5, False), (6, False), (6, True), (5, False), (6, False)],
+            )
             self.assertTrue(pins.released)
             self.assertFalse(factory.relay("b").isOn)
 

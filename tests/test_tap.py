@@ -59,8 +59,12 @@ class OptionsTests(SynchronousTestCase):
         C{--listen} takes endpoint descriptions, repeatable, instead of
         C{--port}.
         """
-        options = parse("--listen", "tcp:1200:interface=127.0.0.1", "--listen", "unix:/tmp/s")
-        self.assertEqual(options["listen"], ["tcp:1200:interface=127.0.0.1", "unix:/tmp/s"])
+        options = parse(
+            "--listen", "tcp:1200:interface=127.0.0.1", "--listen", "unix:/tmp/s"
+        )
+        self.assertEqual(
+            options["listen"], ["tcp:1200:interface=127.0.0.1", "unix:/tmp/s"]
+        )
         self.assertIsInstance(options["endpoints"][1], UNIXServerEndpoint)
 
     def test_listenAndPort(self) -> None:
@@ -148,9 +152,19 @@ class MakeServiceTests(SynchronousTestCase):
         """
         service = makeService(
             parse(
-                "--gpio", "memory", "--relay", "a:5", "--relay", "b:6:active-low",
-                "--max-line", "64", "--close-after-reply",
-                "--listen", "tcp:0:interface=127.0.0.1", "--listen", "unix:/tmp/x",
+                "--gpio",
+                "memory",
+                "--relay",
+                "a:5",
+                "--relay",
+                "b:6:active-low",
+                "--max-line",
+                "64",
+                "--close-after-reply",
+                "--listen",
+                "tcp:0:interface=127.0.0.1",
+                "--listen",
+                "unix:/tmp/x",
             )
         )
         self.assertIsInstance(service, RelayService)

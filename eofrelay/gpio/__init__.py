@@ -57,8 +57,7 @@ def openPins(backend: str) -> IPins:
             return MemoryPins()
     else:
         raise GPIOUnavailable(
-            f"unknown GPIO backend {backend!r}; choose one of "
-            + ", ".join(BACKENDS)
+            f"unknown GPIO backend {backend!r}; choose one of " + ", ".join(BACKENDS)
         )
     _log.info("GPIO backend: {backend}", backend=pins.description)
     return pins

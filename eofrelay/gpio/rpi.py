@@ -28,7 +28,8 @@ def importRPiGPIO() -> ModuleType:
         raise GPIOUnavailable(f"RPi.GPIO is not installed ({error})") from None
     except RuntimeError as error:
         raise GPIOUnavailable(f"RPi.GPIO cannot run here: {error}") from None
-    return RPi.GPIO
+    module: ModuleType = RPi.GPIO
+    return module
 
 
 @implementer(IPins)
