@@ -14,8 +14,16 @@ import time
 
 twistd = sys.argv[1]
 process = subprocess.Popen(
-    [twistd, "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
-     "--listen", "tcp:0:interface=127.0.0.1"],
+    [
+        twistd,
+        "-n",
+        "--pidfile=",
+        "eofrelay",
+        "--gpio",
+        "memory",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+    ],
     stdout=subprocess.PIPE,
     stderr=subprocess.STDOUT,
 )

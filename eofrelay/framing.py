@@ -27,7 +27,7 @@ class EOFReceiver(Protocol):
     A protocol that receives only C{<EOF>}-delimited messages.
 
     Like L{twisted.protocols.basic.LineOnlyReceiver}, which it follows, it
-    splits the stream into messages and calls L{messageReceived} for each;
+    splits the stream into messages and calls L{lineReceived} for each;
     it never knows what a message means.  It differs in three ways that a
     request/reply protocol needs:
 
@@ -41,7 +41,7 @@ class EOFReceiver(Protocol):
 
     @cvar delimiter: The message delimiter, C{b"<EOF>"}.
     @ivar MAX_LENGTH: The longest message accepted, in bytes, not counting
-        the delimiter.  A longer one calls L{messageLengthExceeded} and
+        the delimiter.  A longer one calls L{lineLengthExceeded} and
         stops receiving.
     """
 
@@ -54,7 +54,7 @@ class EOFReceiver(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Split C{data} into messages and call L{messageReceived} for each.
+        Split C{data} into messages and call L{lineReceived} for each.
         """
         if not self._receiving:
             return
@@ -70,9 +70,9 @@ class EOFReceiver(Protocol):
         for index, message in enumerate(messages):
             if len(message) > maxLength:
                 self.stopReceiving()
-                self.messageLengthExceeded(message)
+                self.lineLengthExceeded(message)
                 return
-            self.messageReceived(message)
+            self.lineReceived(message)
             if not self._receiving:
                 return
             if self._paused:
@@ -85,7 +85,7 @@ class EOFReceiver(Protocol):
 
     def _checkIncomplete(self) -> None:
         """
-        Call L{messageLengthExceeded} if the incomplete message held in the
+        Call L{lineLengthExceeded} if the incomplete message held in the
         buffer can no longer become a message of acceptable length.
         """
         buffer = self._buffer
@@ -94,7 +94,7 @@ class EOFReceiver(Protocol):
         partial = _partialDelimiterLength(buffer, self.delimiter)
         if len(buffer) - partial > self.MAX_LENGTH:
             self.stopReceiving()
-            self.messageLengthExceeded(buffer)
+            self.lineLengthExceeded(buffer)
 
     def stopReceiving(self) -> None:
         """
@@ -123,13 +123,13 @@ class EOFReceiver(Protocol):
             self.transport.resumeProducing()  # type: ignore[union-attr]
             self.dataReceived(b"")
 
-    def messageReceived(self, message: bytes) -> None:
+    def lineReceived(self, message: bytes) -> None:
         """
         Override this to handle one message, without its delimiter.
         """
         raise NotImplementedError()
 
-    def messageLengthExceeded(self, message: bytes) -> None:
+    def lineLengthExceeded(self, message: bytes) -> None:
         """
         Called once when a message longer than L{MAX_LENGTH} arrives, after
         receiving has stopped.  By default the connection is closed.

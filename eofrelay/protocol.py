@@ -18,7 +18,7 @@ from zope.interface import implementer
 from eofrelay import commands
 from eofrelay.commands import CommandError, parseMessage
 from eofrelay.framing import EOFReceiver
-from eofrelay.state import HardwareFailure, RelayState
+from eofrelay.state import HardwareFailure, RelayState, stateName
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -70,26 +70,39 @@ class RelayProtocol(EOFReceiver):
     A peer that half-closes its side still gets every pending reply; then
     the connection is closed.
 
+    Reading is paused, so that TCP slows the peer down, while the
+    transport's write buffer is full (the protocol is registered as the
+    transport's streaming producer) and while L{MAX_PENDING} replies are
+    waiting for their relays: a client that pipelines without reading
+    cannot make the server buffer without bound.
+
     @ivar factory: The L{RelayFactory} holding the shared relay state.
     @ivar peer: The peer's address, for the log.
+    @cvar MAX_PENDING: How many replies may wait for their relays before
+        reading pauses.
     """
 
     factory: RelayFactory
     log = Logger()
     peer = ""
+    MAX_PENDING = 64
 
     _handlers: ClassVar[dict[str, Handler]]
     _closing = False
     _connected = False
+    _writesBlocked = False
+    _repliesBlocked = False
 
     def connectionMade(self) -> None:
         """
-        Take the connection's limits from the factory.
+        Take the connection's limits from the factory and register for
+        flow control.
         """
         self._connected = True
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
         self._pending: deque[_PendingReply] = deque()
+        self.transport.registerProducer(self, True)  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         """
@@ -101,7 +114,7 @@ class RelayProtocol(EOFReceiver):
 
     # Framing events
 
-    def messageReceived(self, message: bytes) -> None:
+    def lineReceived(self, message: bytes) -> None:
         """
         Execute one message and queue its reply.
         """
@@ -119,7 +132,7 @@ class RelayProtocol(EOFReceiver):
         if self._closing or self.factory.closeAfterReply:
             self._closeWhenReplied()
 
-    def messageLengthExceeded(self, message: bytes) -> None:
+    def lineLengthExceeded(self, message: bytes) -> None:
         """
         Answer an over-long message with C{error: line too long} after the
         replies still pending, then close the connection.
@@ -143,6 +156,43 @@ class RelayProtocol(EOFReceiver):
         """
         Nothing more can be written: close.
         """
+        self._close()
+
+    # Flow control (IPushProducer, called by the transport)
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's write buffer is full: stop reading messages.
+        """
+        self._writesBlocked = True
+        self.pauseReceiving()
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's write buffer has drained: read messages again,
+        unless replies are still piling up.
+        """
+        self._writesBlocked = False
+        self._resumeIfClear()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is going away: read nothing more.
+        """
+        self.stopReceiving()
+
+    def _resumeIfClear(self) -> None:
+        """
+        Resume reading if nothing blocks it any more.
+        """
+        if not (self._writesBlocked or self._repliesBlocked):
+            self.resumeReceiving()
+
+    def _close(self) -> None:
+        """
+        Close the connection once the transport has written everything.
+        """
+        self.transport.unregisterProducer()  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
 
     # Replies, in order
@@ -162,6 +212,9 @@ class RelayProtocol(EOFReceiver):
             return
         slot = _PendingReply()
         self._pending.append(slot)
+        if len(self._pending) >= self.MAX_PENDING and not self._repliesBlocked:
+            self._repliesBlocked = True
+            self.pauseReceiving()
         reply.addErrback(self._failed).addCallback(self._fill, slot)
 
     def _failed(self, failure: Failure) -> bytes:
@@ -191,7 +244,10 @@ class RelayProtocol(EOFReceiver):
             ready.append(b"")
             self.transport.write(self.delimiter.join(ready))  # type: ignore[union-attr, arg-type]
         if self._closing and not pending:
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self._close()
+        elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:
+            self._repliesBlocked = False
+            self._resumeIfClear()
 
     def _closeWhenReplied(self) -> None:
         """
@@ -200,7 +256,7 @@ class RelayProtocol(EOFReceiver):
         self.stopReceiving()
         self._closing = True
         if not self._pending:
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self._close()
 
     # Commands
 
@@ -226,8 +282,9 @@ class RelayProtocol(EOFReceiver):
         Switch one relay, or every relay for the argument C{all}.
         """
         if len(arguments) == 1 and arguments[0].lower() == commands.ALL:
+            command = f"{stateName(on)} all"
             switched = gatherResults(
-                [relay.switch(on, self.peer) for relay in self.factory.relays],
+                [relay.switch(on, self.peer, command) for relay in self.factory.relays],
                 consumeErrors=True,
             )
             return switched.addCallbacks(
@@ -236,7 +293,7 @@ class RelayProtocol(EOFReceiver):
             )
         return (
             self._relay(arguments)
-            .switch(on, self.peer)
+            .switch(on, self.peer, stateName(on))
             .addCallback(lambda state: commands.SUCCESS)
         )
 
@@ -258,7 +315,7 @@ class RelayProtocol(EOFReceiver):
         """
         return (
             self._relay(arguments)
-            .toggle(self.peer)
+            .toggle(self.peer, "toggle")
             .addCallback(lambda state: commands.SUCCESS)
         )
 

@@ -72,7 +72,10 @@ class RelayService(MultiService):
         Drive every relay off, whatever its state.
         """
         return DeferredList(
-            [relay.switch(False, "shutdown") for relay in self.factory.relays],
+            [
+                relay.switch(False, "shutdown", "off at exit")
+                for relay in self.factory.relays
+            ],
             consumeErrors=True,
         )
 

@@ -60,7 +60,7 @@ class RelayState:
         self.driver = driver
         self.name: str = driver.name
         self._on = on
-        self._queue: deque[tuple[Target, str, Deferred[bool]]] = deque()
+        self._queue: deque[tuple[Target, str, str, Deferred[bool]]] = deque()
         self._running = False
         self._waiting = False
 
@@ -72,24 +72,25 @@ class RelayState:
         """
         return self._on
 
-    def switch(self, on: bool, peer: str = "") -> Deferred[bool]:
+    def switch(self, on: bool, peer: str = "", command: str = "") -> Deferred[bool]:
         """
         Drive the relay on or off, after every change queued before.
 
         @param peer: Who asked for it, for the log.
+        @param command: The command that asked for it, for the log.
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        return self._enqueue(lambda current: on, peer)
+        return self._enqueue(lambda current: on, peer, command)
 
-    def toggle(self, peer: str = "") -> Deferred[bool]:
+    def toggle(self, peer: str = "", command: str = "toggle") -> Deferred[bool]:
         """
         Invert the relay's state as it is after every change queued before.
 
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        return self._enqueue(lambda current: not current, peer)
+        return self._enqueue(lambda current: not current, peer, command)
 
     def state(self) -> Deferred[bool]:
         """
@@ -99,14 +100,14 @@ class RelayState:
         """
         if not self._queue and not self._waiting:
             return succeed(self._on)
-        return self._enqueue(None, "")
+        return self._enqueue(None, "", "status")
 
-    def _enqueue(self, target: Target, peer: str) -> Deferred[bool]:
+    def _enqueue(self, target: Target, peer: str, command: str) -> Deferred[bool]:
         """
         Queue an operation and run the queue unless it is already running.
         """
         result: Deferred[bool] = Deferred()
-        self._queue.append((target, peer, result))
+        self._queue.append((target, peer, command, result))
         if not (self._running or self._waiting):
             self._run()
         return result
@@ -118,7 +119,7 @@ class RelayState:
         self._running = True
         try:
             while self._queue and not self._waiting:
-                target, peer, result = self._queue.popleft()
+                target, peer, command, result = self._queue.popleft()
                 if target is None:
                     result.callback(self._on)
                     continue
@@ -127,13 +128,13 @@ class RelayState:
                 try:
                     driven = self.driver.switch(new)
                 except Exception:
-                    self._settle(Failure(), old, new, peer, result)
+                    self._settle(Failure(), old, new, peer, command, result)
                     continue
                 if isinstance(driven, Deferred):
                     self._waiting = True
-                    driven.addBoth(self._settle, old, new, peer, result)
+                    driven.addBoth(self._settle, old, new, peer, command, result)
                 else:
-                    self._settle(None, old, new, peer, result)
+                    self._settle(None, old, new, peer, command, result)
         finally:
             self._running = False
 
@@ -143,6 +144,7 @@ class RelayState:
         old: bool,
         new: bool,
         peer: str,
+        command: str,
         result: Deferred[bool],
     ) -> None:
         """
@@ -152,22 +154,24 @@ class RelayState:
         if isinstance(outcome, Failure):
             self.log.failure(
                 "relay {relay}: hardware failure switching {new} "
-                "(requested by {peer}); state stays {old}",
+                "(requested by {peer}: {command}); state stays {old}",
                 failure=outcome,
                 relay=self.name,
                 old=stateName(old),
                 new=stateName(new),
                 peer=peer,
+                command=command,
             )
             result.errback(HardwareFailure(outcome.getErrorMessage()))
         else:
             self._on = new
             self.log.info(
-                "relay {relay} switched {new} (was {old}) by {peer}",
+                "relay {relay} switched {new} (was {old}) by {peer}: {command}",
                 relay=self.name,
                 old=stateName(old),
                 new=stateName(new),
                 peer=peer,
+                command=command,
             )
             result.callback(new)
         if not self._running:

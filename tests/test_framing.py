@@ -18,10 +18,10 @@ class RecordingReceiver(EOFReceiver):
         self.messages: list[bytes] = []
         self.exceeded: list[bytes] = []
 
-    def messageReceived(self, message: bytes) -> None:
+    def lineReceived(self, message: bytes) -> None:
         self.messages.append(message)
 
-    def messageLengthExceeded(self, message: bytes) -> None:
+    def lineLengthExceeded(self, message: bytes) -> None:
         self.exceeded.append(message)
 
 
@@ -96,7 +96,7 @@ class EOFReceiverTests(SynchronousTestCase):
     def test_tooLongComplete(self) -> None:
         """
         A complete message longer than C{MAX_LENGTH} calls
-        C{messageLengthExceeded} once and nothing after it is delivered.
+        C{lineLengthExceeded} once and nothing after it is delivered.
         """
         receiver, _ = connected(10)
         receiver.dataReceived(b"ok<EOF>" + b"x" * 11 + b"<EOF>on<EOF>")
@@ -107,7 +107,7 @@ class EOFReceiverTests(SynchronousTestCase):
     def test_tooLongIncomplete(self) -> None:
         """
         More than C{MAX_LENGTH} bytes without a delimiter (other than a
-        possible start of one) call C{messageLengthExceeded} at once.
+        possible start of one) call C{lineLengthExceeded} at once.
         """
         receiver, _ = connected(10)
         receiver.dataReceived(b"x" * 10 + b"<")
@@ -124,8 +124,8 @@ class EOFReceiverTests(SynchronousTestCase):
         """
 
         class Stopper(RecordingReceiver):
-            def messageReceived(self, message: bytes) -> None:
-                super().messageReceived(message)
+            def lineReceived(self, message: bytes) -> None:
+                super().lineReceived(message)
                 if message == b"quit":
                     self.stopReceiving()
 
@@ -142,8 +142,8 @@ class EOFReceiverTests(SynchronousTestCase):
         """
 
         class Pauser(RecordingReceiver):
-            def messageReceived(self, message: bytes) -> None:
-                super().messageReceived(message)
+            def lineReceived(self, message: bytes) -> None:
+                super().lineReceived(message)
                 if message == b"pause":
                     self.pauseReceiving()
 

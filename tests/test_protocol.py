@@ -224,8 +224,13 @@ class CommandTests(ProtocolTestCase):
         switched = [e for e in events if e.get("relay") == "b"]
         self.assertEqual(len(switched), 1)
         self.assertEqual(
-            (switched[0]["old"], switched[0]["new"], switched[0]["peer"]),
-            ("off", "on", "127.0.0.1:40000"),
+            (
+                switched[0]["old"],
+                switched[0]["new"],
+                switched[0]["peer"],
+                switched[0]["command"],
+            ),
+            ("off", "on", "127.0.0.1:40000", "on"),
         )
 
 
@@ -370,3 +375,65 @@ class OrderTests(SynchronousTestCase):
         self.assertEqual(replies(firstTransport), [b"success", b"off"])
         self.assertEqual(replies(secondTransport), [b"success", b"off"])
         self.assertEqual(self.a.history, [True, False])
+
+
+class FlowControlTests(SynchronousTestCase):
+    """
+    A client that pipelines faster than the server can answer is slowed
+    down by pausing reading, not by buffering without bound.
+    """
+
+    def test_writeBufferFull(self) -> None:
+        """
+        While the transport says its write buffer is full, messages are
+        held back and the transport stops reading; when it drains, they are
+        executed in order.
+        """
+        relay = MemoryRelay("a")
+        protocol, transport = connect(RelayFactory([relay]))
+        self.assertIs(transport.producer, protocol)
+        self.assertTrue(transport.streaming)
+        protocol.pauseProducing()
+        protocol.dataReceived(b"on<EOF>ping<EOF>")
+        self.assertEqual((transport.value(), transport.producerState), (b"", "paused"))
+        protocol.resumeProducing()
+        self.assertEqual(replies(transport), [b"success", b"pong"])
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_pendingRepliesBounded(self) -> None:
+        """
+        Once C{MAX_PENDING} replies wait for a slow relay, reading pauses;
+        it resumes when half of them are answered, and every message still
+        gets its reply in order.
+        """
+        relay = MemoryRelay("a", asynchronous=True)
+        protocol, transport = connect(RelayFactory([relay]))
+        protocol.MAX_PENDING = 4
+        protocol.dataReceived(b"toggle<EOF>" * 10)
+        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual(len(protocol._pending), 4)
+        for _ in range(10):
+            relay.pending.pop(0)[0].callback(None)
+        self.assertEqual(transport.producerState, "producing")
+        self.assertEqual(replies(transport), [b"success"] * 10)
+        self.assertEqual(relay.history, [True, False] * 5)
+
+    def test_closeUnregisters(self) -> None:
+        """
+        Closing the connection unregisters the protocol as producer first,
+        so that the transport closes once its buffer is written.
+        """
+        protocol, transport = connect(RelayFactory([MemoryRelay("a")]))
+        protocol.dataReceived(b"quit<EOF>")
+        self.assertIsNone(transport.producer)
+        self.assertTrue(transport.disconnecting)
+
+    def test_stopProducing(self) -> None:
+        """
+        When the transport stops its producer, nothing more is executed.
+        """
+        relay = MemoryRelay("a")
+        protocol, transport = connect(RelayFactory([relay]))
+        protocol.stopProducing()
+        protocol.dataReceived(b"on<EOF>")
+        self.assertEqual((transport.value(), relay.history), (b"", []))
