@@ -6,10 +6,10 @@ The protocol of one client connection: commands in, replies out.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, DeferredList, gatherResults
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -42,6 +42,19 @@ def describePeer(address: IAddress) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def _allSucceeded(results: Sequence[tuple[bool, object]]) -> bytes:
+    """
+    The reply to C{on all} or C{off all} once every relay has answered:
+    C{success}, or the first failure, which becomes C{error: hardware
+    failure}.
+    """
+    for succeeded, result in results:
+        if not succeeded:
+            assert isinstance(result, Failure)
+            raise HardwareFailure(result.getErrorMessage())
+    return commands.SUCCESS
 
 
 class _PendingReply:
@@ -283,14 +296,11 @@ class RelayProtocol(EOFReceiver):
         """
         if len(arguments) == 1 and arguments[0].lower() == commands.ALL:
             command = f"{stateName(on)} all"
-            switched = gatherResults(
+            switched = DeferredList(
                 [relay.switch(on, self.peer, command) for relay in self.factory.relays],
                 consumeErrors=True,
             )
-            return switched.addCallbacks(
-                lambda states: commands.SUCCESS,
-                lambda failure: failure.value.subFailure,  # type: ignore[no-any-return]
-            )
+            return switched.addCallback(_allSucceeded)
         return (
             self._relay(arguments)
             .switch(on, self.peer, stateName(on))

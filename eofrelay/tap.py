@@ -53,7 +53,7 @@ def parseRelaySpec(spec: str) -> RelaySpec:
         name = checkRelayName(parts[0])
     except ValueError as error:
         raise usage.UsageError(f"--relay {spec!r}: {error}") from None
-    if not parts[1].isdigit() or int(parts[1]) > MAX_PIN:
+    if not (parts[1].isascii() and parts[1].isdigit()) or int(parts[1]) > MAX_PIN:
         raise usage.UsageError(
             f"--relay {spec!r}: PIN must be a BCM GPIO number from 0 to {MAX_PIN}"
         )
@@ -61,7 +61,8 @@ def parseRelaySpec(spec: str) -> RelaySpec:
     if len(parts) == 3:
         if parts[2].lower() not in ("active-low", "active-high"):
             raise usage.UsageError(
-                f"--relay {spec!r}: the third part may only be 'active-low'"
+                f"--relay {spec!r}: the third part must be 'active-low' "
+                "(or 'active-high', the default)"
             )
         activeLow = parts[2].lower() == "active-low"
     return RelaySpec(name, int(parts[1]), activeLow)
@@ -128,7 +129,8 @@ class Options(usage.Options):
 
     def opt_relay(self, spec: str) -> None:
         """
-        NAME:PIN[:active-low], PIN a BCM GPIO number (repeatable).
+        NAME:PIN[:active-low], PIN a BCM GPIO number; repeatable, the first is
+        the default relay [default: relay:17]
         """
         self["relays"].append(parseRelaySpec(spec))
 
@@ -161,7 +163,13 @@ class Options(usage.Options):
             try:
                 endpoint = endpoints.serverFromString(reactor, description)
             except Exception as error:
-                raise usage.UsageError(f"--listen {description!r}: {error}") from None
+                reason = str(error)
+                if description.startswith("systemd:"):
+                    reason = (
+                        "no such socket was passed by systemd socket activation "
+                        f"({error})"
+                    )
+                raise usage.UsageError(f"--listen {description!r}: {reason}") from None
             self["endpoints"].append(endpoint)
 
 

@@ -314,6 +314,7 @@ class OrderTests(SynchronousTestCase):
         protocol, transport = connect(self.factory)
         protocol.dataReceived(b"on all<EOF>relays<EOF>")
         self.a.pending[0][0].errback(OSError("stuck"))
+        self.assertEqual(transport.value(), b"")
         self.b.pending[0][0].callback(None)
         self.assertEqual(
             replies(transport), [b"error: hardware failure", b"a=off b=on"]
