@@ -5,56 +5,107 @@ The factory that holds the shared state of all configured relays.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Optional
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Optional
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
 
 from eofrelay.interfaces import IRelay
 from eofrelay.names import checkRelayName
 from eofrelay.protocol import RelayProtocol
-from eofrelay.state import RelayState
+from eofrelay.sequencer import Sequencer
+from eofrelay.state import RelayState, stateName
+
+if TYPE_CHECKING:
+    from eofrelay.statefile import StateFile
 
 
 class RelayFactory(ServerFactory):
     """
     Builds a L{RelayProtocol} for each connection and holds what they all
-    share: the configured relays and their states.
+    share: the configured relays, their states and pulse timers, the
+    interlocks between them, the connections watching them, and the state
+    file that records them.
 
     @ivar relays: The relays, in configured order; the first one is the
         default relay.
+    @ivar interlocks: The interlock groups, as lists of relays.
     @ivar maxLine: The longest message accepted, in bytes.
     @ivar closeAfterReply: Whether connections are closed after their first
         reply.
+    @ivar watchers: The connections that asked for events.
+    @ivar connections: Every open connection.
+    @ivar stateFile: Where the commanded states are recorded, if anywhere.
     """
 
     protocol = RelayProtocol  # type: ignore[assignment]
+    log = Logger()
 
     def __init__(
         self,
         relays: Iterable[IRelay],
         maxLine: int = 1024,
         closeAfterReply: bool = False,
+        interlocks: Iterable[Iterable[str]] = (),
+        clock: Optional[IReactorTime] = None,
+        stateFile: Optional[StateFile] = None,
     ) -> None:
         """
         @param relays: The relays' drivers, in order, each an L{IRelay}
-            provider (or an already shared L{RelayState}), all off now.
-        @raise ValueError: for no relays, a bad name or a name given twice.
+            provider.  A driver's C{state()} at this moment, when it answers
+            with a plain boolean, is taken as the relay's current state;
+            otherwise the relay is taken to be off.
+        @param interlocks: Groups of relay names of which at most one relay
+            may be on at any instant.
+        @param clock: What times pulses; the global reactor by default.
+        @param stateFile: Where to record the commanded states.
+        @raise ValueError: for no relays, a bad name, a name given twice,
+            or an interlock naming an unknown relay or fewer than two.
         """
-        self.relays: list[RelayState] = [
-            relay if isinstance(relay, RelayState) else RelayState(relay)
-            for relay in relays
-        ]
-        if not self.relays:
+        drivers = list(relays)
+        if not drivers:
             raise ValueError("at least one relay is needed")
-        self._byName: dict[str, RelayState] = {}
+        names: dict[str, IRelay] = {}
+        for driver in drivers:
+            key = checkRelayName(driver.name).lower()
+            if key in names:
+                raise ValueError(f"relay {driver.name!r} is configured twice")
+            names[key] = driver
+        groups = [[name.lower() for name in group] for group in interlocks]
+        for group in groups:
+            if len(set(group)) < 2:
+                raise ValueError("an interlock needs at least two different relays")
+            for name in group:
+                if name not in names:
+                    raise ValueError(f"interlock names unknown relay {name!r}")
+        sequencers = _sharedSequencers(list(names), groups)
+        self.relays: list[RelayState] = [
+            RelayState(
+                driver,
+                _initialState(driver),
+                clock,
+                sequencers.get(driver.name.lower()),
+            )
+            for driver in drivers
+        ]
+        self._byName = {relay.name.lower(): relay for relay in self.relays}
+        self.interlocks = [[self._byName[name] for name in group] for group in groups]
+        for group in self.interlocks:
+            for relay in group:
+                relay.partners.extend(
+                    other
+                    for other in group
+                    if other is not relay and other not in relay.partners
+                )
         for relay in self.relays:
-            key = checkRelayName(relay.name).lower()
-            if key in self._byName:
-                raise ValueError(f"relay {relay.name!r} is configured twice")
-            self._byName[key] = relay
+            relay.listeners.append(self._relayChanged)
         self.maxLine = maxLine
         self.closeAfterReply = closeAfterReply
+        self.stateFile = stateFile
+        self.watchers: set[RelayProtocol] = set()
+        self.connections: set[RelayProtocol] = set()
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """
@@ -66,3 +117,62 @@ class RelayFactory(ServerFactory):
         if name is None:
             return self.relays[0]
         return self._byName[name.lower()]
+
+    def commandedStates(self) -> dict[str, bool]:
+        """
+        The state of each relay as last commanded, a relay in the middle of
+        a pulse counting as off (the state its pulse ends in).
+        """
+        return {relay.name: relay.isOn and not relay.pulsing for relay in self.relays}
+
+    def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
+        """
+        A relay changed: tell the watchers and record the states.
+        """
+        if old != new:
+            event = f"event: {relay.name} {stateName(new)}".encode("ascii")
+            for watcher in list(self.watchers):
+                watcher.sendEvent(event)
+        if self.stateFile is not None:
+            self.stateFile.save(self.commandedStates())
+
+    def disconnectAll(self) -> None:
+        """
+        Close every open connection, after the replies already written.
+        """
+        for connection in list(self.connections):
+            connection.transport.loseConnection()  # type: ignore[union-attr]
+
+
+def _initialState(driver: IRelay) -> bool:
+    """
+    The state a driver reports now, if it reports it synchronously.
+    """
+    state: Any = driver.state()
+    return state if isinstance(state, bool) else False
+
+
+def _sharedSequencers(
+    names: list[str], groups: list[list[str]]
+) -> Mapping[str, Sequencer]:
+    """
+    One L{Sequencer} for each set of relays connected through interlocks,
+    so that changes within an interlock never overlap (and cannot wait on
+    each other in a cycle).
+    """
+    component = {name: name for name in names}
+
+    def root(name: str) -> str:
+        while component[name] != name:
+            name = component[name]
+        return name
+
+    for group in groups:
+        for name in group[1:]:
+            component[root(name)] = root(group[0])
+    sequencers: dict[str, Sequencer] = {}
+    shared: dict[str, Sequencer] = {}
+    for name in names:
+        if any(name in group for group in groups):
+            shared[name] = sequencers.setdefault(root(name), Sequencer())
+    return shared

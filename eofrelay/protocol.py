@@ -18,7 +18,7 @@ from zope.interface import implementer
 from eofrelay import commands
 from eofrelay.commands import CommandError, parseMessage
 from eofrelay.framing import EOFReceiver
-from eofrelay.state import HardwareFailure, RelayState, stateName
+from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -116,6 +116,7 @@ class RelayProtocol(EOFReceiver):
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
         self._pending: deque[_PendingReply] = deque()
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
+        self.factory.connections.add(self)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         """
@@ -124,6 +125,8 @@ class RelayProtocol(EOFReceiver):
         self._connected = False
         self.stopReceiving()
         self._pending.clear()
+        self.factory.connections.discard(self)
+        self.factory.watchers.discard(self)
 
     # Framing events
 
@@ -207,6 +210,28 @@ class RelayProtocol(EOFReceiver):
         """
         self.transport.unregisterProducer()  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
+
+    # Events
+
+    def sendEvent(self, event: bytes) -> None:
+        """
+        Write an C{event: ...} message now, between replies.
+
+        A watcher that does not read its events is disconnected rather than
+        buffered for: when an event arrives while the transport's write
+        buffer is full, the connection is aborted and the fact logged.
+        """
+        if not self._connected:
+            return
+        if self._writesBlocked:
+            self.log.warn(
+                "watcher {peer} does not read its events; disconnecting it",
+                peer=self.peer,
+            )
+            self.factory.watchers.discard(self)
+            self.transport.abortConnection()  # type: ignore[union-attr]
+            return
+        self.transport.write(event + self.delimiter)  # type: ignore[union-attr]
 
     # Replies, in order
 
@@ -295,6 +320,8 @@ class RelayProtocol(EOFReceiver):
         Switch one relay, or every relay for the argument C{all}.
         """
         if len(arguments) == 1 and arguments[0].lower() == commands.ALL:
+            if on and self.factory.interlocks:
+                raise CommandError(commands.BAD_ARGUMENT)
             command = f"{stateName(on)} all"
             switched = DeferredList(
                 [relay.switch(on, self.peer, command) for relay in self.factory.relays],
@@ -329,6 +356,21 @@ class RelayProtocol(EOFReceiver):
             .addCallback(lambda state: commands.SUCCESS)
         )
 
+    def command_pulse(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{pulse [RELAY] MS}: switch on now, off after MS milliseconds;
+        reply C{success} once on.
+        """
+        if not 1 <= len(arguments) <= 2:
+            raise CommandError(commands.BAD_ARGUMENT)
+        relay = self._relay(arguments[:-1])
+        milliseconds = arguments[-1]
+        if not (milliseconds.isdigit() and 1 <= int(milliseconds) <= MAX_PULSE_MS):
+            raise CommandError(commands.BAD_ARGUMENT)
+        return relay.pulse(
+            int(milliseconds), self.peer, f"pulse {int(milliseconds)}"
+        ).addCallback(lambda state: commands.SUCCESS)
+
     def command_status(self, arguments: tuple[str, ...]) -> Reply:
         """
         C{status [RELAY]}: reply C{on} or C{off}.
@@ -352,6 +394,16 @@ class RelayProtocol(EOFReceiver):
                 for relay, on in zip(relays, states, strict=False)
             ).encode("ascii")
         )
+
+    def command_watch(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{watch}: reply C{success}; from then on this connection also gets
+        C{event: NAME on|off} whenever any relay changes.
+        """
+        if arguments:
+            raise CommandError(commands.BAD_ARGUMENT)
+        self.factory.watchers.add(self)
+        return commands.SUCCESS
 
     def command_ping(self, arguments: tuple[str, ...]) -> Reply:
         """

@@ -5,20 +5,24 @@ The shared state of one relay: what every connection sees.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from typing import Optional
+from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay.interfaces import IRelay
+from eofrelay.sequencer import Sequencer, then
 
-#: How a queued operation computes the relay's new state from its current
-#: one; C{None} for an operation that only reads the state.
-Target = Optional[Callable[[bool], bool]]
+#: Called after every change operation on a relay, with the relay, its
+#: state before and its state after (the same for a no-op).
+ChangeListener = Callable[["RelayState", bool, bool], None]
+
+#: The longest pulse, in milliseconds (one day).
+MAX_PULSE_MS = 86_400_000
 
 
 class HardwareFailure(Exception):
@@ -40,29 +44,49 @@ class RelayState:
     """
     One configured relay as all connections see it.
 
-    It wraps the relay's driver (any L{IRelay} provider), remembers the
-    state the relay was last driven to, applies changes and queries in the
-    order they arrive, across all connections, also while the driver
-    answers asynchronously, and logs every switch.
+    It wraps the relay's driver (any L{IRelay} provider) and remembers the
+    state the relay was last driven to.  Changes and queries are applied in
+    arrival order across all connections (through a L{Sequencer} that
+    interlocked relays share), also while the driver answers
+    asynchronously.  It keeps the relay's pulse timer and its interlock
+    partners, logs every switch, and tells its listeners about every
+    change.
 
     @ivar driver: The L{IRelay} provider that drives the hardware.
     @ivar name: The relay's name, as configured.
+    @ivar partners: The relays that must never be on together with this
+        one (its interlock groups), set by the factory.
+    @ivar listeners: L{ChangeListener}s called after every change.
+    @ivar sequencer: The L{Sequencer} applying this relay's operations.
     """
 
     log = Logger()
 
-    def __init__(self, driver: IRelay, on: bool = False) -> None:
+    def __init__(
+        self,
+        driver: IRelay,
+        on: bool = False,
+        clock: Optional[IReactorTime] = None,
+        sequencer: Optional[Sequencer] = None,
+    ) -> None:
         """
         @param driver: The relay's driver.
-        @param on: The state the relay is in now (it was driven there when
-            its driver was set up).
+        @param on: The state the relay is in now.
+        @param clock: What times pulses; the global reactor by default.
+        @param sequencer: The sequencer to share; a new one by default.
         """
         self.driver = driver
         self.name: str = driver.name
         self._on = on
-        self._queue: deque[tuple[Target, str, str, Deferred[bool]]] = deque()
-        self._running = False
-        self._waiting = False
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor  # type: ignore[assignment]
+        self.clock: IReactorTime = clock  # type: ignore[assignment]
+        self.sequencer = sequencer if sequencer is not None else Sequencer()
+        self.partners: list[RelayState] = []
+        self.listeners: list[ChangeListener] = []
+        self._pulseCall: Optional[IDelayedCall] = None
 
     @property
     def isOn(self) -> bool:
@@ -72,25 +96,53 @@ class RelayState:
         """
         return self._on
 
+    @property
+    def pulsing(self) -> bool:
+        """
+        Whether a pulse's switch-off is pending.
+        """
+        return self._pulseCall is not None
+
+    # Operations, applied in arrival order
+
     def switch(self, on: bool, peer: str = "", command: str = "") -> Deferred[bool]:
         """
-        Drive the relay on or off, after every change queued before.
+        Drive the relay on or off, after every change queued before.  Ends
+        a pending pulse.
 
         @param peer: Who asked for it, for the log.
         @param command: The command that asked for it, for the log.
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        return self._enqueue(lambda current: on, peer, command)
+        self.cancelPulse()
+        return self.sequencer.run(lambda: self._change(on, peer, command))
 
     def toggle(self, peer: str = "", command: str = "toggle") -> Deferred[bool]:
         """
         Invert the relay's state as it is after every change queued before.
+        Ends a pending pulse.
 
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        return self._enqueue(lambda current: not current, peer, command)
+        self.cancelPulse()
+        return self.sequencer.run(lambda: self._change(not self._on, peer, command))
+
+    def pulse(
+        self, milliseconds: int, peer: str = "", command: str = "pulse"
+    ) -> Deferred[bool]:
+        """
+        Switch the relay on now and off again after C{milliseconds}, timed
+        by the clock; a pulse already pending is replaced.
+
+        @return: A Deferred firing with C{True} once the relay is on, or
+            failing with L{HardwareFailure}.
+        """
+        self.cancelPulse()
+        return self.sequencer.run(
+            lambda: self._change(True, peer, command, milliseconds)
+        )
 
     def state(self) -> Deferred[bool]:
         """
@@ -98,81 +150,156 @@ class RelayState:
 
         @return: A Deferred firing with C{True} for on, C{False} for off.
         """
-        if not self._queue and not self._waiting:
+        if self.sequencer.idle:
             return succeed(self._on)
-        return self._enqueue(None, "", "status")
+        return self.sequencer.run(lambda: self._on)
 
-    def _enqueue(self, target: Target, peer: str, command: str) -> Deferred[bool]:
+    def cancelPulse(self) -> bool:
         """
-        Queue an operation and run the queue unless it is already running.
-        """
-        result: Deferred[bool] = Deferred()
-        self._queue.append((target, peer, command, result))
-        if not (self._running or self._waiting):
-            self._run()
-        return result
+        Cancel a pending pulse's switch-off; the relay stays as it is.
 
-    def _run(self) -> None:
+        @return: Whether a pulse was pending.
         """
-        Apply queued operations in order until one waits for its driver.
+        if self._pulseCall is None:
+            return False
+        if self._pulseCall.active():
+            self._pulseCall.cancel()
+        self._pulseCall = None
+        return True
+
+    def endPulse(self) -> Deferred[bool]:
         """
-        self._running = True
+        Switch off now a relay whose pulse is pending, through the same path
+        as a client's C{off}.  A failure is logged loudly and the reported
+        state stays on.
+        """
+        self._pulseCall = None
+        ended = self.sequencer.run(
+            lambda: self._change(False, "pulse timer", "pulse end")
+        )
+        return ended.addErrback(self._pulseEndFailed)
+
+    def _pulseEndFailed(self, failure: Failure) -> bool:
+        """
+        The switch-off at the end of a pulse failed: say so loudly.
+        """
+        failure.trap(HardwareFailure)
+        self.log.critical(
+            "relay {relay} could NOT be switched off at the end of its pulse "
+            "and is still on",
+            relay=self.name,
+        )
+        return self._on
+
+    # The steps of a change, run by the sequencer
+
+    def _change(
+        self, new: bool, peer: str, command: str, pulse: Optional[int] = None
+    ) -> Any:
+        """
+        Apply one change: cancel a pending pulse, switch interlock partners
+        off before switching on, drive the relay, start the pulse timer,
+        tell the listeners.
+        """
+        self.cancelPulse()
+        old = self._on
+        cleared = None
+        if new and self.partners:
+            cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
+
+        def drive(ignored: object) -> Any:
+            return then(self._drive(new, peer, command), started)
+
+        def started(state: bool) -> bool:
+            if pulse is not None:
+                self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
+            self._notify(old, state)
+            return state
+
+        return then(cleared, drive)
+
+    def _partnersOff(self, start: int, peer: str, command: str) -> Any:
+        """
+        Switch off, one after the other, the partners from index C{start}
+        on that are on; end their pulses.
+
+        @return: C{None}, or a Deferred firing when they are off.
+        """
+        for index in range(start, len(self.partners)):
+            partner = self.partners[index]
+            partner.cancelPulse()
+            if not partner._on:
+                continue
+            driven = partner._drive(False, peer, command)
+            if isinstance(driven, Deferred):
+                return driven.addCallback(
+                    lambda state, partner=partner, index=index: (
+                        partner._notify(True, False),
+                        self._partnersOff(index + 1, peer, command),
+                    )[1]
+                )
+            partner._notify(True, False)
+        return None
+
+    def _drive(self, new: bool, peer: str, command: str) -> Any:
+        """
+        Drive the relay through its driver and record the outcome.
+
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver raised (or the Deferred fails
+            with it if the driver's Deferred failed); the state is then
+            unchanged.
+        """
+        old = self._on
         try:
-            while self._queue and not self._waiting:
-                target, peer, command, result = self._queue.popleft()
-                if target is None:
-                    result.callback(self._on)
-                    continue
-                old = self._on
-                new = target(old)
-                try:
-                    driven = self.driver.switch(new)
-                except Exception:
-                    self._settle(Failure(), old, new, peer, command, result)
-                    continue
-                if isinstance(driven, Deferred):
-                    self._waiting = True
-                    driven.addBoth(self._settle, old, new, peer, command, result)
-                else:
-                    self._settle(None, old, new, peer, command, result)
-        finally:
-            self._running = False
+            driven = self.driver.switch(new)
+        except Exception:
+            raise self._failed(Failure(), old, new, peer, command) from None
+        if isinstance(driven, Deferred):
+            return driven.addCallbacks(
+                lambda ignored: self._driven(old, new, peer, command),
+                lambda failure: Failure(self._failed(failure, old, new, peer, command)),
+            )
+        return self._driven(old, new, peer, command)
 
-    def _settle(
-        self,
-        outcome: object,
-        old: bool,
-        new: bool,
-        peer: str,
-        command: str,
-        result: Deferred[bool],
-    ) -> None:
+    def _driven(self, old: bool, new: bool, peer: str, command: str) -> bool:
         """
-        Record the outcome of driving the relay and go on with the queue.
+        The driver switched the relay: record and log it.
         """
-        self._waiting = False
-        if isinstance(outcome, Failure):
-            self.log.failure(
-                "relay {relay}: hardware failure switching {new} "
-                "(requested by {peer}: {command}); state stays {old}",
-                failure=outcome,
-                relay=self.name,
-                old=stateName(old),
-                new=stateName(new),
-                peer=peer,
-                command=command,
-            )
-            result.errback(HardwareFailure(outcome.getErrorMessage()))
-        else:
-            self._on = new
-            self.log.info(
-                "relay {relay} switched {new} (was {old}) by {peer}: {command}",
-                relay=self.name,
-                old=stateName(old),
-                new=stateName(new),
-                peer=peer,
-                command=command,
-            )
-            result.callback(new)
-        if not self._running:
-            self._run()
+        self._on = new
+        self.log.info(
+            "relay {relay} switched {new} (was {old}) by {peer}: {command}",
+            relay=self.name,
+            old=stateName(old),
+            new=stateName(new),
+            peer=peer,
+            command=command,
+        )
+        return new
+
+    def _failed(
+        self, failure: Failure, old: bool, new: bool, peer: str, command: str
+    ) -> HardwareFailure:
+        """
+        The driver failed: log it with its cause.
+
+        @return: The L{HardwareFailure} to raise.
+        """
+        self.log.failure(
+            "relay {relay}: hardware failure switching {new} "
+            "(requested by {peer}: {command}); state stays {old}",
+            failure=failure,
+            relay=self.name,
+            old=stateName(old),
+            new=stateName(new),
+            peer=peer,
+            command=command,
+        )
+        return HardwareFailure(failure.getErrorMessage())
+
+    def _notify(self, old: bool, new: bool) -> None:
+        """
+        Tell every listener about a change.
+        """
+        for listener in self.listeners:
+            listener(self, old, new)

@@ -4,6 +4,7 @@ Tests for L{eofrelay.factory}, L{eofrelay.names} and L{eofrelay.state}.
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -35,12 +36,41 @@ class FactoryTests(SynchronousTestCase):
         self.assertIs(factory.relay("Door"), factory.relays[1])
         self.assertRaises(KeyError, factory.relay, "nope")
 
-    def test_sharedState(self) -> None:
+    def test_initialState(self) -> None:
         """
-        Already shared L{RelayState}s are used as they are.
+        A driver that reports its state synchronously starts in that state;
+        one that answers with a Deferred is taken to be off.
         """
-        state = RelayState(MemoryRelay("a"))
-        self.assertIs(RelayFactory([state]).relays[0], state)
+        on = MemoryRelay("a")
+        on.on = True
+        later = MemoryRelay("b")
+        later.state = lambda: Deferred()  # type: ignore[method-assign]
+        factory = RelayFactory([on, later])
+        self.assertEqual([r.isOn for r in factory.relays], [True, False])
+
+    def test_interlocks(self) -> None:
+        """
+        Interlocked relays are each other's partners and share one
+        sequencer; relays connected through two groups share it too, but
+        are partners only within a group.
+        """
+        factory = RelayFactory(
+            [MemoryRelay(n) for n in "abcd"], interlocks=[["a", "B"], ["b", "c"]]
+        )
+        a, b, c, d = factory.relays
+        self.assertEqual((a.partners, b.partners, c.partners, d.partners), ([b], [a, c], [b], []))
+        self.assertIs(a.sequencer, b.sequencer)
+        self.assertIs(b.sequencer, c.sequencer)
+        self.assertIsNot(a.sequencer, d.sequencer)
+        self.assertEqual(len(factory.interlocks), 2)
+
+    def test_badInterlocks(self) -> None:
+        """
+        An interlock naming an unknown relay, or fewer than two, is refused.
+        """
+        relays = [MemoryRelay("a"), MemoryRelay("b")]
+        for group in (["a", "x"], ["a"], ["a", "A"]):
+            self.assertRaises(ValueError, RelayFactory, relays, interlocks=[group])
 
     def test_refused(self) -> None:
         """

@@ -119,7 +119,7 @@ class CommandTests(ProtocolTestCase):
             replies(transport),
             [
                 b"pong",
-                b"commands: on off toggle status relays ping help quit",
+                b"commands: on off toggle pulse status relays watch ping help quit",
                 b"bye",
             ],
         )

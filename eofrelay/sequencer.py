@@ -1,0 +1,96 @@
+# -*- test-case-name: tests.test_sequencer -*-
+"""
+Operations applied one at a time, in the order they arrive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+T = TypeVar("T")
+
+
+def then(result: Any, function: Callable[[Any], Any]) -> Any:
+    """
+    Apply C{function} to C{result} now, or when it fires if it is a
+    L{Deferred}.
+    """
+    if isinstance(result, Deferred):
+        return result.addCallback(function)
+    return function(result)
+
+
+class Sequencer:
+    """
+    Runs operations one at a time, in submission order.
+
+    An operation is a callable; when it returns a L{Deferred}, the next
+    operation waits until that Deferred has fired.  Operations that return
+    plain values run back to back without waiting for the reactor.
+
+    Relays share one sequencer when their operations must not overlap: one
+    relay's changes, and the changes of relays bound by an interlock.
+    """
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Callable[[], Any], Deferred[Any]]] = deque()
+        self._running = False
+        self._waiting = False
+
+    @property
+    def idle(self) -> bool:
+        """
+        Whether no operation is queued or in progress.
+        """
+        return not (self._queue or self._waiting or self._running)
+
+    def run(self, operation: Callable[[], T | Deferred[T]]) -> Deferred[T]:
+        """
+        Run C{operation} after every operation submitted before it.
+
+        @return: A Deferred firing with the operation's result, or failing
+            with what it raised or how its Deferred failed.
+        """
+        result: Deferred[T] = Deferred()
+        self._queue.append((operation, result))
+        if not (self._running or self._waiting):
+            self._drain()
+        return result
+
+    def _drain(self) -> None:
+        """
+        Run queued operations until one has to be waited for.
+        """
+        self._running = True
+        try:
+            while self._queue and not self._waiting:
+                operation, result = self._queue.popleft()
+                try:
+                    outcome = operation()
+                except Exception:
+                    result.errback(Failure())
+                    continue
+                if isinstance(outcome, Deferred):
+                    self._waiting = True
+                    outcome.addBoth(self._finished, result)
+                else:
+                    result.callback(outcome)
+        finally:
+            self._running = False
+
+    def _finished(self, outcome: object, result: Deferred[Any]) -> None:
+        """
+        An operation's Deferred fired: pass its outcome on and go on.
+        """
+        self._waiting = False
+        if isinstance(outcome, Failure):
+            result.errback(outcome)
+        else:
+            result.callback(outcome)
+        if not self._running:
+            self._drain()
