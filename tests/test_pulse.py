@@ -1,0 +1,300 @@
+"""
+Tests for pulses, watchers and interlocks, with time driven by
+L{task.Clock}.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay import commands
+from eofrelay.factory import RelayFactory
+from eofrelay.testing import MemoryRelay, connect
+
+
+def replies(transport: StringTransport) -> list[bytes]:
+    data: bytes = transport.value()
+    transport.clear()
+    return data.split(b"<EOF>")[:-1]
+
+
+class PulseTests(SynchronousTestCase):
+    """
+    C{pulse [RELAY] MS}.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.a = MemoryRelay("a")
+        self.b = MemoryRelay("b")
+        self.factory = RelayFactory([self.a, self.b], clock=self.clock)
+        self.protocol, self.transport = connect(self.factory)
+        self.other, self.otherTransport = connect(self.factory, port=40001)
+
+    def test_fires(self) -> None:
+        """
+        A pulse switches on now and off after MS milliseconds, not before.
+        """
+        self.protocol.dataReceived(b"pulse 500<EOF>status<EOF>")
+        self.assertEqual(replies(self.transport), [b"success", b"on"])
+        self.clock.advance(0.499)
+        self.assertEqual(self.a.history, [True])
+        self.clock.advance(0.001)
+        self.assertEqual(self.a.history, [True, False])
+        self.protocol.dataReceived(b"status<EOF>")
+        self.assertEqual(replies(self.transport), [b"off"])
+
+    def test_namedRelay(self) -> None:
+        """
+        C{pulse RELAY MS} pulses the named relay.
+        """
+        self.protocol.dataReceived(b"PULSE B 1<EOF>")
+        self.clock.advance(0.001)
+        self.assertEqual((self.a.history, self.b.history), ([], [True, False]))
+
+    def test_cancelledByChanges(self) -> None:
+        """
+        C{on}, C{off} and C{toggle} of the relay, from this or another
+        connection, cancel the pending switch-off.
+        """
+        for command, final in ((b"on", True), (b"off", False), (b"toggle", False)):
+            for connection in (self.protocol, self.other):
+                self.protocol.dataReceived(b"pulse 100<EOF>")
+                connection.dataReceived(command + b"<EOF>")
+                self.clock.advance(1)
+                self.assertEqual(self.factory.relay().isOn, final, command)
+                self.assertFalse(self.factory.relay().pulsing)
+                self.factory.relay().switch(False)
+
+    def test_notCancelledByOthers(self) -> None:
+        """
+        Commands that do not change the relay leave its pulse pending.
+        """
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.other.dataReceived(b"status<EOF>relays<EOF>on b<EOF>ping<EOF>")
+        self.clock.advance(0.1)
+        self.assertEqual(self.a.history, [True, False])
+
+    def test_restarted(self) -> None:
+        """
+        A second pulse restarts the timer.
+        """
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.clock.advance(0.09)
+        self.other.dataReceived(b"pulse 100<EOF>")
+        self.clock.advance(0.09)
+        self.assertTrue(self.factory.relay().isOn)
+        self.clock.advance(0.01)
+        self.assertFalse(self.factory.relay().isOn)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_badArguments(self) -> None:
+        """
+        Missing, malformed or out-of-range durations, and extra arguments,
+        get C{error: bad argument}; an unknown relay C{error: unknown
+        relay}.
+        """
+        self.protocol.dataReceived(
+            b"pulse<EOF>pulse a<EOF>pulse 0<EOF>pulse 86400001<EOF>pulse -5<EOF>"
+            b"pulse 1.5<EOF>pulse 1e3<EOF>pulse a 5 6<EOF>pulse all 5<EOF>pulse x 5<EOF>"
+            b"pulse a b<EOF>"
+        )
+        self.assertEqual(
+            replies(self.transport),
+            [commands.BAD_ARGUMENT] * 9 + [commands.UNKNOWN_RELAY, commands.BAD_ARGUMENT],
+        )
+        self.assertEqual(self.a.history, [])
+        self.protocol.dataReceived(b"pulse a 86400000<EOF>")
+        self.assertEqual(replies(self.transport), [b"success"])
+
+    def test_watchersSeeSwitchOff(self) -> None:
+        """
+        Watchers get an event for the pulse's switch-on and its automatic
+        switch-off.
+        """
+        self.other.dataReceived(b"watch<EOF>")
+        self.assertEqual(replies(self.otherTransport), [b"success"])
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.clock.advance(0.1)
+        self.assertEqual(replies(self.otherTransport), [b"event: a on", b"event: a off"])
+
+    def test_switchOffFailure(self) -> None:
+        """
+        A switch-off at the end of a pulse that fails is logged critically
+        and the relay is still reported on.
+        """
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.a.failWith = OSError("relay board gone")
+        self.clock.advance(0.1)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.protocol.dataReceived(b"status<EOF>")
+        self.assertEqual(replies(self.transport), [b"success", b"on"])
+
+    def test_asynchronousDriver(self) -> None:
+        """
+        With a slow driver, the timer starts once the relay is on, and an
+        C{off} that arrives before then still cancels it.
+        """
+        relay = MemoryRelay("a", asynchronous=True)
+        factory = RelayFactory([relay], clock=self.clock)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"pulse 100<EOF>off<EOF>")
+        self.clock.advance(1)
+        relay.pending.pop(0)[0].callback(None)
+        self.clock.advance(1)
+        relay.pending.pop(0)[0].callback(None)
+        self.clock.advance(1)
+        self.assertEqual(relay.history, [True, False])
+        self.assertEqual(relay.pending, [])
+        self.assertEqual(replies(transport), [b"success", b"success"])
+
+
+class WatchTests(SynchronousTestCase):
+    """
+    C{watch}.
+    """
+
+    def setUp(self) -> None:
+        self.factory = RelayFactory([MemoryRelay("a"), MemoryRelay("Bee")], clock=Clock())
+
+    def test_events(self) -> None:
+        """
+        A watcher gets C{event: NAME on|off} for every change, by anyone,
+        with the configured name, and still gets replies to its commands;
+        no event for a command that changes nothing.
+        """
+        watcher, watcherTransport = connect(self.factory)
+        other, _ = connect(self.factory, port=40001)
+        watcher.dataReceived(b"watch<EOF>")
+        other.dataReceived(b"on bee<EOF>on bee<EOF>toggle<EOF>off all<EOF>")
+        watcher.dataReceived(b"status bee<EOF>")
+        self.assertEqual(
+            replies(watcherTransport),
+            [
+                b"success",
+                b"event: Bee on",
+                b"event: a on",
+                b"event: a off",
+                b"event: Bee off",
+                b"off",
+            ],
+        )
+
+    def test_notWatching(self) -> None:
+        """
+        Connections that did not ask for events get none, and a closed
+        watcher is forgotten.
+        """
+        watcher, _ = connect(self.factory)
+        quiet, quietTransport = connect(self.factory, port=40001)
+        watcher.dataReceived(b"watch<EOF>")
+        watcher.connectionLost(None)  # type: ignore[arg-type]
+        quiet.dataReceived(b"on<EOF>")
+        self.assertEqual(replies(quietTransport), [b"success"])
+        self.assertEqual(self.factory.watchers, set())
+
+    def test_slowWatcherDropped(self) -> None:
+        """
+        A watcher whose write buffer is full when an event comes is
+        disconnected instead of buffered for; others are still served.
+        """
+        watcher, watcherTransport = connect(self.factory)
+        other, otherTransport = connect(self.factory, port=40001)
+        watcher.dataReceived(b"watch<EOF>")
+        watcher.pauseProducing()
+        other.dataReceived(b"on<EOF>")
+        self.assertTrue(watcherTransport.disconnected)
+        self.assertEqual(self.factory.watchers, set())
+        self.assertEqual(replies(otherTransport), [b"success"])
+
+    def test_watchArguments(self) -> None:
+        """
+        C{watch} takes no argument.
+        """
+        watcher, transport = connect(self.factory)
+        watcher.dataReceived(b"watch all<EOF>")
+        self.assertEqual(replies(transport), [commands.BAD_ARGUMENT])
+
+
+class InterlockTests(SynchronousTestCase):
+    """
+    C{--interlock}: at most one relay of a group on at any instant.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.up = MemoryRelay("up")
+        self.down = MemoryRelay("down")
+        self.light = MemoryRelay("light")
+        self.factory = RelayFactory(
+            [self.up, self.down, self.light], interlocks=[["up", "down"]], clock=self.clock
+        )
+        self.protocol, self.transport = connect(self.factory)
+
+    def test_onSwitchesPartnerOffFirst(self) -> None:
+        """
+        Switching one relay on first switches its partner off.
+        """
+        self.protocol.dataReceived(b"on up<EOF>on down<EOF>relays<EOF>")
+        self.assertEqual(
+            replies(self.transport), [b"success", b"success", b"up=off down=on light=off"]
+        )
+        self.assertEqual(self.up.history, [True, False])
+        self.assertEqual(self.down.history, [True])
+
+    def test_neverTogether(self) -> None:
+        """
+        With slow drivers, the relay is not driven on until its partner is
+        off.
+        """
+        up, down = MemoryRelay("up", asynchronous=True), MemoryRelay("down", asynchronous=True)
+        factory = RelayFactory([up, down], interlocks=[["up", "down"]], clock=self.clock)
+        protocol, transport = connect(factory)
+        other, _ = connect(factory, port=40001)
+        protocol.dataReceived(b"on up<EOF>")
+        other.dataReceived(b"on down<EOF>")
+        up.pending.pop(0)[0].callback(None)
+        self.assertEqual((up.pending[0][1], down.pending), (False, []))
+        up.pending.pop(0)[0].callback(None)
+        self.assertEqual(down.pending[0][1], True)
+        down.pending.pop(0)[0].callback(None)
+        self.assertEqual((up.on, down.on), (False, True))
+
+    def test_partnerFailure(self) -> None:
+        """
+        When the partner cannot be switched off, the relay is not switched
+        on and the reply is C{error: hardware failure}.
+        """
+        self.protocol.dataReceived(b"on up<EOF>")
+        self.up.failWith = OSError("stuck")
+        self.protocol.dataReceived(b"on down<EOF>relays<EOF>")
+        self.assertEqual(
+            replies(self.transport),
+            [b"success", b"error: hardware failure", b"up=on down=off light=off"],
+        )
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_pulseEndsPartnersPulse(self) -> None:
+        """
+        A pulse switches the partner off first; C{on} of a relay whose
+        partner is mid-pulse ends that pulse.
+        """
+        self.protocol.dataReceived(b"on down<EOF>pulse up 100<EOF>")
+        self.assertEqual(self.down.history, [True, False])
+        self.protocol.dataReceived(b"on down<EOF>")
+        self.assertFalse(self.factory.relay("up").pulsing)
+        self.clock.advance(1)
+        self.assertEqual(self.up.history, [True, False])
+        self.assertEqual(self.down.history, [True, False, True])
+
+    def test_onAllRefused(self) -> None:
+        """
+        C{on all} is refused with interlocks; C{off all} works.
+        """
+        self.protocol.dataReceived(b"on all<EOF>on up<EOF>off all<EOF>relays<EOF>")
+        self.assertEqual(
+            replies(self.transport),
+            [commands.BAD_ARGUMENT, b"success", b"success", b"up=off down=off light=off"],
+        )
