@@ -92,15 +92,15 @@ class RelayFactory(ServerFactory):
         ]
         self._byName = {relay.name.lower(): relay for relay in self.relays}
         self.interlocks = [[self._byName[name] for name in group] for group in groups]
-        for group in self.interlocks:
-            for relay in group:
-                relay.partners.extend(
+        for members in self.interlocks:
+            for member in members:
+                member.partners.extend(
                     other
-                    for other in group
-                    if other is not relay and other not in relay.partners
+                    for other in members
+                    if other is not member and other not in member.partners
                 )
-        for relay in self.relays:
-            relay.listeners.append(self._relayChanged)
+        for shared in self.relays:
+            shared.listeners.append(self._relayChanged)
         self.maxLine = maxLine
         self.closeAfterReply = closeAfterReply
         self.stateFile = stateFile

@@ -233,13 +233,20 @@ class RelayState:
             driven = partner._drive(False, peer, command)
             if isinstance(driven, Deferred):
                 return driven.addCallback(
-                    lambda state, partner=partner, index=index: (
-                        partner._notify(True, False),
-                        self._partnersOff(index + 1, peer, command),
-                    )[1]
+                    self._partnerOff, partner, index, peer, command
                 )
             partner._notify(True, False)
         return None
+
+    def _partnerOff(
+        self, state: bool, partner: RelayState, index: int, peer: str, command: str
+    ) -> Any:
+        """
+        A partner was switched off asynchronously: tell its listeners and go
+        on with the next partners.
+        """
+        partner._notify(True, False)
+        return self._partnersOff(index + 1, peer, command)
 
     def _drive(self, new: bool, peer: str, command: str) -> Any:
         """

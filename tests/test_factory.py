@@ -44,7 +44,7 @@ class FactoryTests(SynchronousTestCase):
         on = MemoryRelay("a")
         on.on = True
         later = MemoryRelay("b")
-        later.state = lambda: Deferred()  # type: ignore[method-assign]
+        later.state = lambda: Deferred()  # type: ignore[method-assign, return-value, assignment]
         factory = RelayFactory([on, later])
         self.assertEqual([r.isOn for r in factory.relays], [True, False])
 
@@ -58,7 +58,9 @@ class FactoryTests(SynchronousTestCase):
             [MemoryRelay(n) for n in "abcd"], interlocks=[["a", "B"], ["b", "c"]]
         )
         a, b, c, d = factory.relays
-        self.assertEqual((a.partners, b.partners, c.partners, d.partners), ([b], [a, c], [b], []))
+        self.assertEqual(
+            (a.partners, b.partners, c.partners, d.partners), ([b], [a, c], [b], [])
+        )
         self.assertIs(a.sequencer, b.sequencer)
         self.assertIs(b.sequencer, c.sequencer)
         self.assertIsNot(a.sequencer, d.sequencer)

@@ -103,7 +103,8 @@ class PulseTests(SynchronousTestCase):
         )
         self.assertEqual(
             replies(self.transport),
-            [commands.BAD_ARGUMENT] * 9 + [commands.UNKNOWN_RELAY, commands.BAD_ARGUMENT],
+            [commands.BAD_ARGUMENT] * 9
+            + [commands.UNKNOWN_RELAY, commands.BAD_ARGUMENT],
         )
         self.assertEqual(self.a.history, [])
         self.protocol.dataReceived(b"pulse a 86400000<EOF>")
@@ -118,7 +119,9 @@ class PulseTests(SynchronousTestCase):
         self.assertEqual(replies(self.otherTransport), [b"success"])
         self.protocol.dataReceived(b"pulse 100<EOF>")
         self.clock.advance(0.1)
-        self.assertEqual(replies(self.otherTransport), [b"event: a on", b"event: a off"])
+        self.assertEqual(
+            replies(self.otherTransport), [b"event: a on", b"event: a off"]
+        )
 
     def test_switchOffFailure(self) -> None:
         """
@@ -157,7 +160,9 @@ class WatchTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.factory = RelayFactory([MemoryRelay("a"), MemoryRelay("Bee")], clock=Clock())
+        self.factory = RelayFactory(
+            [MemoryRelay("a"), MemoryRelay("Bee")], clock=Clock()
+        )
 
     def test_events(self) -> None:
         """
@@ -229,7 +234,9 @@ class InterlockTests(SynchronousTestCase):
         self.down = MemoryRelay("down")
         self.light = MemoryRelay("light")
         self.factory = RelayFactory(
-            [self.up, self.down, self.light], interlocks=[["up", "down"]], clock=self.clock
+            [self.up, self.down, self.light],
+            interlocks=[["up", "down"]],
+            clock=self.clock,
         )
         self.protocol, self.transport = connect(self.factory)
 
@@ -239,7 +246,8 @@ class InterlockTests(SynchronousTestCase):
         """
         self.protocol.dataReceived(b"on up<EOF>on down<EOF>relays<EOF>")
         self.assertEqual(
-            replies(self.transport), [b"success", b"success", b"up=off down=on light=off"]
+            replies(self.transport),
+            [b"success", b"success", b"up=off down=on light=off"],
         )
         self.assertEqual(self.up.history, [True, False])
         self.assertEqual(self.down.history, [True])
@@ -249,8 +257,13 @@ class InterlockTests(SynchronousTestCase):
         With slow drivers, the relay is not driven on until its partner is
         off.
         """
-        up, down = MemoryRelay("up", asynchronous=True), MemoryRelay("down", asynchronous=True)
-        factory = RelayFactory([up, down], interlocks=[["up", "down"]], clock=self.clock)
+        up, down = (
+            MemoryRelay("up", asynchronous=True),
+            MemoryRelay("down", asynchronous=True),
+        )
+        factory = RelayFactory(
+            [up, down], interlocks=[["up", "down"]], clock=self.clock
+        )
         protocol, transport = connect(factory)
         other, _ = connect(factory, port=40001)
         protocol.dataReceived(b"on up<EOF>")
@@ -296,5 +309,10 @@ class InterlockTests(SynchronousTestCase):
         self.protocol.dataReceived(b"on all<EOF>on up<EOF>off all<EOF>relays<EOF>")
         self.assertEqual(
             replies(self.transport),
-            [commands.BAD_ARGUMENT, b"success", b"success", b"up=off down=off light=off"],
+            [
+                commands.BAD_ARGUMENT,
+                b"success",
+                b"success",
+                b"up=off down=off light=off",
+            ],
         )
