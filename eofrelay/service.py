@@ -23,12 +23,17 @@ class RelayService(MultiService):
     """
     Serves a L{RelayFactory} on one or more endpoints.
 
-    When the service stops it first stops listening, then drives every
-    relay off and finally releases the GPIO pins, so that nothing is left
-    switched on and no pin stays claimed.
+    When the service stops it stops listening and closes the connections;
+    then, with C{onExit="off"} (the default), it drives every relay off
+    without recording that in the state file, so that C{--power-on
+    restore} brings back what was in force; with C{onExit="keep"}, it leaves
+    the relays as they are, but ends pending pulses (switching those relays
+    off, as their pulse would have).  Finally it waits until the state file
+    is written and releases the GPIO pins.
 
     @ivar factory: The factory served.
     @ivar pins: The GPIO backend whose pins are released at stop, if any.
+    @ivar onExit: C{"off"} or C{"keep"}.
     """
 
     log = Logger()
@@ -38,10 +43,14 @@ class RelayService(MultiService):
         factory: RelayFactory,
         endpoints: Iterable[IStreamServerEndpoint],
         pins: Optional[IPins] = None,
+        onExit: str = "off",
     ) -> None:
         super().__init__()
+        if onExit not in ("off", "keep"):
+            raise ValueError(f"onExit must be 'off' or 'keep', not {onExit!r}")
         self.factory = factory
         self.pins = pins
+        self.onExit = onExit
         for endpoint in endpoints:
             listener = StreamServerEndpointService(endpoint, factory)
             # Fail at start-up, not later in the log, if the port is taken.
@@ -60,24 +69,43 @@ class RelayService(MultiService):
 
     def stopService(self) -> Deferred[None]:
         """
-        Stop listening, drive every relay off, release the pins.
+        Stop listening, close the connections, apply the exit policy, wait
+        for the state file, release the pins.
         """
         stopped: Deferred[None] = super().stopService()  # type: ignore[assignment]
-        stopped.addCallback(lambda _: self._switchOff())
+        stopped.addCallback(lambda _: self.factory.disconnectAll())
+        stopped.addCallback(lambda _: self._applyExitPolicy())
+        stopped.addBoth(self._flushStateFile)
         stopped.addBoth(self._release)
         return stopped
 
-    def _switchOff(self) -> Deferred[list[tuple[bool, bool]]]:
+    def _applyExitPolicy(self) -> Deferred[list[tuple[bool, bool]]]:
         """
-        Drive every relay off, whatever its state.
+        Drive every relay off (C{"off"}), or end the pending pulses
+        (C{"keep"}).
         """
+        relays = self.factory.relays
+        if self.onExit == "keep":
+            return DeferredList(
+                [relay.endPulse() for relay in relays if relay.cancelPulse()],
+                consumeErrors=True,
+            )
+        for relay in relays:
+            relay.cancelPulse()
+        if self.factory.stateFile is not None:
+            self.factory.stateFile.freeze()
         return DeferredList(
-            [
-                relay.switch(False, "shutdown", "off at exit")
-                for relay in self.factory.relays
-            ],
+            [relay.switch(False, "shutdown", "on-exit off") for relay in relays],
             consumeErrors=True,
         )
+
+    def _flushStateFile(self, result: object) -> object:
+        """
+        Wait until the state file has been written.
+        """
+        if self.factory.stateFile is None:
+            return None
+        return self.factory.stateFile.flush()
 
     def _release(self, result: object) -> None:
         """

@@ -202,3 +202,42 @@ class StateFile:
         )
         self._writing = False
         self._writeLatest()
+
+
+def restoredStates(
+    recorded: Mapping[str, bool],
+    names: list[str],
+    interlocks: list[list[str]],
+    log: Logger = StateFile.log,
+) -> dict[str, bool]:
+    """
+    The states to restore for the configured relays from recorded ones.
+
+    Names match case-insensitively; a configured relay the file does not
+    mention starts off; a recorded relay that is no longer configured is
+    ignored.  When the file says that several relays of one interlock group
+    are on, none of that group is restored, and the log says so.
+
+    @param names: The configured relay names.
+    @param interlocks: The interlock groups, as lists of names.
+    """
+    byName = {name.lower(): on for name, on in recorded.items()}
+    states = {name: byName.get(name.lower(), False) for name in names}
+    for name in recorded:
+        if name.lower() not in {configured.lower() for configured in names}:
+            log.warn(
+                "state file mentions relay {relay}, which is not configured; ignored",
+                relay=name,
+            )
+    for group in interlocks:
+        members = [name for name in names if name.lower() in {g.lower() for g in group}]
+        on = [name for name in members if states[name]]
+        if len(on) > 1:
+            log.warn(
+                "state file says interlocked relays {relays} are all on: "
+                "restoring none of them (all off)",
+                relays=", ".join(on),
+            )
+            for name in members:
+                states[name] = False
+    return states

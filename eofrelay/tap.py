@@ -5,9 +5,11 @@ C{twistd eofrelay}: its options, and the service built from them.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple, Optional
 
 from twisted.internet import endpoints
+from twisted.logger import Logger
 from twisted.python import usage
 
 from eofrelay.factory import RelayFactory
@@ -16,6 +18,8 @@ from eofrelay.interfaces import IPins
 from eofrelay.names import checkRelayName
 from eofrelay.pinrelay import PinRelay
 from eofrelay.service import RelayService
+from eofrelay.state import stateName
+from eofrelay.statefile import StateFile, restoredStates
 
 DEFAULT_PORT = 1100
 #: The listen backlog of C{--port}: a burst of one-shot clients must not
@@ -23,6 +27,8 @@ DEFAULT_PORT = 1100
 BACKLOG = 1024
 MAX_PIN = 53
 MAX_LINE_LIMIT = 1024 * 1024
+POWER_ON = ("off", "on", "restore")
+ON_EXIT = ("off", "keep")
 
 
 class RelaySpec(NamedTuple):
@@ -36,6 +42,8 @@ class RelaySpec(NamedTuple):
 
 
 DEFAULT_RELAY = RelaySpec("relay", 17, False)
+
+_log = Logger(namespace="eofrelay.tap")
 
 
 def parseRelaySpec(spec: str) -> RelaySpec:
@@ -106,6 +114,25 @@ class Options(usage.Options):
             "with a warning), rpi or memory (simulated)",
         ],
         ["max-line", None, "1024", "longest message accepted, in bytes"],
+        [
+            "state-file",
+            None,
+            None,
+            "record the relays' commanded states in this file, atomically, "
+            "on every change",
+        ],
+        [
+            "power-on",
+            None,
+            "off",
+            "state driven at start: off, on, or restore (from --state-file)",
+        ],
+        [
+            "on-exit",
+            None,
+            "off",
+            "what the relays are driven to when the service stops: off or keep",
+        ],
     ]
     optFlags = [
         [
@@ -120,6 +147,7 @@ class Options(usage.Options):
         super().__init__()
         self["listen"] = []
         self["relays"] = []
+        self["interlocks"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -133,6 +161,19 @@ class Options(usage.Options):
         the default relay [default: relay:17]
         """
         self["relays"].append(parseRelaySpec(spec))
+
+    def opt_interlock(self, names: str) -> None:
+        """
+        NAME,NAME[,...]: at most one of these relays is on at any instant;
+        switching one on first switches the others off (repeatable).
+        """
+        group = [name.strip() for name in names.split(",")]
+        if len(group) < 2 or not all(group):
+            raise usage.UsageError(
+                f"--interlock {names!r}: expected two or more relay names "
+                "separated by commas"
+            )
+        self["interlocks"].append(group)
 
     def postOptions(self) -> None:
         """
@@ -156,6 +197,28 @@ class Options(usage.Options):
             raise usage.UsageError("--relay: each relay needs its own name")
         if len(set(pins)) < len(pins):
             raise usage.UsageError("--relay: each relay needs its own pin")
+        for group in self["interlocks"]:
+            lowered = [name.lower() for name in group]
+            unknown = [name for name in group if name.lower() not in names]
+            if unknown:
+                raise usage.UsageError(
+                    f"--interlock {','.join(group)}: no relay named {unknown[0]!r}"
+                )
+            if len(set(lowered)) < len(lowered):
+                raise usage.UsageError(
+                    f"--interlock {','.join(group)}: a relay is named twice"
+                )
+        for option, choices in (("power-on", POWER_ON), ("on-exit", ON_EXIT)):
+            if self[option] not in choices:
+                raise usage.UsageError(
+                    f"--{option} {self[option]!r}: choose one of {', '.join(choices)}"
+                )
+        if self["power-on"] == "restore" and not self["state-file"]:
+            raise usage.UsageError("--power-on restore needs --state-file")
+        if self["power-on"] == "on" and self["interlocks"]:
+            raise usage.UsageError(
+                "--power-on on would switch interlocked relays on together"
+            )
         from twisted.internet import reactor
 
         self["endpoints"] = []
@@ -173,35 +236,64 @@ class Options(usage.Options):
             self["endpoints"].append(endpoint)
 
 
-def buildRelays(pins: IPins, specs: list[RelaySpec]) -> list[PinRelay]:
+def buildRelays(
+    pins: IPins, specs: list[RelaySpec], initial: Mapping[str, bool]
+) -> list[PinRelay]:
     """
-    Set up one L{PinRelay} per spec, all off.
+    Set up one L{PinRelay} per spec, each already in its initial state.
 
     @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
         before are released.
     """
     try:
-        return [PinRelay(spec.name, pins, spec.pin, spec.activeLow) for spec in specs]
+        return [
+            PinRelay(spec.name, pins, spec.pin, spec.activeLow, initial[spec.name])
+            for spec in specs
+        ]
     except BaseException:
         pins.release()
         raise
+
+
+def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str, bool]:
+    """
+    The state of each relay at start, by C{--power-on}.
+    """
+    names = [spec.name for spec in options["relays"]]
+    policy = options["power-on"]
+    if policy == "restore":
+        assert stateFile is not None
+        states = restoredStates(stateFile.load(), names, options["interlocks"])
+        _log.info(
+            "restoring relay states from {path}: {states}",
+            path=stateFile.path,
+            states=" ".join(f"{name}={stateName(on)}" for name, on in states.items()),
+        )
+        return states
+    return {name: policy == "on" for name in names}
 
 
 def makeService(options: Options) -> RelayService:
     """
     Build the eofrelay service from parsed options.
 
+    The relays are set up in their power-on state before any port opens.
+
     @raise SystemExit: with a one-line message if the GPIO backend cannot
         be used, so that twistd prints that line and not a traceback.
     """
+    stateFile = StateFile(options["state-file"]) if options["state-file"] else None
+    initial = powerOnStates(options, stateFile)
     try:
         pins = openPins(options["gpio"])
-        relays = buildRelays(pins, options["relays"])
+        relays = buildRelays(pins, options["relays"], initial)
     except GPIOUnavailable as error:
         raise SystemExit(f"eofrelay: {error}") from None
     factory = RelayFactory(
         relays,
         maxLine=options["max-line"],
         closeAfterReply=bool(options["close-after-reply"]),
+        interlocks=options["interlocks"],
+        stateFile=stateFile,
     )
-    return RelayService(factory, options["endpoints"], pins)
+    return RelayService(factory, options["endpoints"], pins, options["on-exit"])

@@ -98,8 +98,8 @@ class PulseTests(SynchronousTestCase):
         """
         self.protocol.dataReceived(
             b"pulse<EOF>pulse a<EOF>pulse 0<EOF>pulse 86400001<EOF>pulse -5<EOF>"
-            b"pulse 1.5<EOF>pulse 1e3<EOF>pulse a 5 6<EOF>pulse all 5<EOF>pulse x 5<EOF>"
-            b"pulse a b<EOF>"
+            b"pulse 1.5<EOF>pulse 1e3<EOF>pulse a 5 6<EOF>pulse all 5<EOF>"
+            b"pulse x 5<EOF>pulse a b<EOF>"
         )
         self.assertEqual(
             replies(self.transport),
@@ -264,7 +264,7 @@ class InterlockTests(SynchronousTestCase):
         factory = RelayFactory(
             [up, down], interlocks=[["up", "down"]], clock=self.clock
         )
-        protocol, transport = connect(factory)
+        protocol, _ = connect(factory)
         other, _ = connect(factory, port=40001)
         protocol.dataReceived(b"on up<EOF>")
         other.dataReceived(b"on down<EOF>")
