@@ -1,0 +1,200 @@
+"""
+Tests for L{eofrelay.statefile}.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay.statefile import (
+    StateFile,
+    decodeStates,
+    encodeStates,
+    restoredStates,
+    writeAtomically,
+)
+
+
+def synchronously(function: Any, *args: Any) -> Deferred[Any]:
+    return maybeDeferred(function, *args)
+
+
+class ManualThread:
+    """
+    Runs the blocking write only when the test says so.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Deferred[Any], Any, tuple[Any, ...]]] = []
+
+    def __call__(self, function: Any, *args: Any) -> Deferred[Any]:
+        result: Deferred[Any] = Deferred()
+        self.calls.append((result, function, args))
+        return result
+
+    def runOne(self) -> None:
+        result, function, args = self.calls.pop(0)
+        result.callback(function(*args))
+
+
+class StateFileTests(SynchronousTestCase):
+    """
+    Tests for L{StateFile}.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+
+    def test_roundTrip(self) -> None:
+        """
+        Saved states are loaded back.
+        """
+        StateFile(self.path, synchronously).save({"a": True, "B": False})
+        self.assertEqual(StateFile(self.path).load(), {"a": True, "B": False})
+
+    def test_unreadable(self) -> None:
+        """
+        A missing, empty, truncated or corrupt file is reported in the log
+        and loads as no states.
+        """
+        content = encodeStates({"a": True})
+        cases = {
+            None: "does not exist",
+            b"": "is empty",
+            b"\n": "is empty",
+            content[: len(content) // 2]: "is corrupt",
+            b"\xff\xfe": "is corrupt",
+            b'{"version": 2, "relays": {}}': "is corrupt",
+            b'{"version": 1, "relays": {"a": 1}}': "is corrupt",
+            b"[]": "is corrupt",
+        }
+        for data, what in cases.items():
+            if data is not None:
+                with open(self.path, "wb") as file:
+                    file.write(data)
+            elif os.path.exists(self.path):
+                os.unlink(self.path)
+            with capturedLogs() as events:
+                self.assertEqual(StateFile(self.path).load(), {})
+            [event] = events
+            text = event["log_format"].format(**event)
+            self.assertIn(what, text)
+            self.assertIn("every relay starts off", text)
+
+    def test_crashBeforeRename(self) -> None:
+        """
+        A crash between writing the temporary file and renaming it leaves
+        the old file whole, and no temporary file behind.
+        """
+        writeAtomically(self.path, encodeStates({"a": True}))
+
+        def crash(source: str, destination: str) -> None:
+            raise OSError("power cut")
+
+        self.patch(os, "replace", crash)
+        self.assertRaises(OSError, writeAtomically, self.path, encodeStates({"a": False}))
+        self.assertEqual(StateFile(self.path).load(), {"a": True})
+        self.assertEqual(os.listdir(os.path.dirname(self.path)), [os.path.basename(self.path)])
+
+    def test_fsyncs(self) -> None:
+        """
+        The temporary file and the directory are fsynced, the file before
+        the rename.
+        """
+        order: list[str] = []
+        realFsync, realReplace = os.fsync, os.replace
+
+        def fsync(descriptor: int) -> None:
+            order.append("fsync-dir" if "replace" in order else "fsync-file")
+            realFsync(descriptor)
+
+        def replace(source: str, destination: str) -> None:
+            order.append("replace")
+            realReplace(source, destination)
+
+        self.patch(os, "fsync", fsync)
+        self.patch(os, "replace", replace)
+        writeAtomically(self.path, b"x")
+        self.assertEqual(order, ["fsync-file", "replace", "fsync-dir"])
+
+    def test_coalesced(self) -> None:
+        """
+        States saved while a write is in progress are written after it,
+        only the newest; states already on disk are not written again;
+        C{flush} fires once all is written.
+        """
+        thread = ManualThread()
+        stateFile = StateFile(self.path, thread)
+        stateFile.save({"a": True})
+        stateFile.save({"a": True, "b": True})
+        stateFile.save({"a": False, "b": True})
+        flushed = stateFile.flush()
+        self.assertEqual(len(thread.calls), 1)
+        thread.runOne()
+        self.assertEqual(len(thread.calls), 1)
+        self.assertNoResult(flushed)
+        thread.runOne()
+        self.successResultOf(flushed)
+        self.assertEqual(StateFile(self.path).load(), {"a": False, "b": True})
+        stateFile.save({"a": False, "b": True})
+        self.assertEqual(thread.calls, [])
+
+    def test_freeze(self) -> None:
+        """
+        After C{freeze}, nothing more is recorded.
+        """
+        stateFile = StateFile(self.path, synchronously)
+        stateFile.save({"a": True})
+        stateFile.freeze()
+        stateFile.save({"a": False})
+        self.assertEqual(StateFile(self.path).load(), {"a": True})
+
+    def test_writeFailureLogged(self) -> None:
+        """
+        A write that fails is logged and does not stop later writes.
+        """
+        stateFile = StateFile(os.path.join(self.path, "missing-dir", "state"), synchronously)
+        stateFile.save({"a": True})
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.successResultOf(stateFile.flush())
+
+    def test_encoding(self) -> None:
+        """
+        The format is versioned JSON.
+        """
+        self.assertEqual(decodeStates(encodeStates({"x": False})), {"x": False})
+        self.assertIn(b'"version": 1', encodeStates({}))
+
+
+class RestoredStatesTests(SynchronousTestCase):
+    """
+    Tests for L{restoredStates}.
+    """
+
+    def test_matching(self) -> None:
+        """
+        Names match case-insensitively; unmentioned relays are off; unknown
+        ones are ignored and logged.
+        """
+        with capturedLogs() as events:
+            states = restoredStates({"A": True, "gone": True}, ["a", "b"], [])
+        self.assertEqual(states, {"a": True, "b": False})
+        self.assertEqual([e["relay"] for e in events], ["gone"])
+
+    def test_interlockConflict(self) -> None:
+        """
+        Relays of one interlock group recorded on together are all restored
+        off, and the log says so; other relays are restored.
+        """
+        with capturedLogs() as events:
+            states = restoredStates(
+                {"up": True, "down": True, "light": True}, ["up", "down", "light"], [["UP", "down"]]
+            )
+        self.assertEqual(states, {"up": False, "down": False, "light": True})
+        self.assertEqual([e["relays"] for e in events], ["up, down"])
