@@ -5,13 +5,16 @@ Tests for L{eofrelay.service}: the service listening on real sockets.
 from __future__ import annotations
 
 from twisted.internet import reactor
+from twisted.internet.defer import maybeDeferred
 from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
 from eofrelay.factory import RelayFactory
 from eofrelay.gpio.memory import MemoryPins
 from eofrelay.pinrelay import PinRelay
 from eofrelay.service import RelayService
+from eofrelay.statefile import StateFile
 
 
 class RelayServiceTests(TestCase):
@@ -44,3 +47,61 @@ class RelayServiceTests(TestCase):
             self.assertFalse(factory.relay("b").isOn)
 
         return stopped.addCallback(check)  # type: ignore[return-value]
+
+
+class ExitPolicyTests(TestCase):
+    """
+    What happens to the relays, pulses and state file when the service
+    stops.
+    """
+
+    def build(self, onExit: str) -> tuple[RelayService, MemoryPins, Clock, str]:
+        pins = MemoryPins()
+        clock = Clock()
+        path = self.mktemp()
+        stateFile = StateFile(
+            path, lambda function, *args: maybeDeferred(function, *args)
+        )
+        factory = RelayFactory(
+            [PinRelay("a", pins, 5), PinRelay("b", pins, 6), PinRelay("c", pins, 7)],
+            clock=clock,
+            stateFile=stateFile,
+        )
+        service = RelayService(factory, [], pins, onExit)
+        service.startService()
+        self.successResultOf(factory.relay("a").switch(True))
+        self.successResultOf(factory.relay("b").pulse(5000))
+        return service, pins, clock, path
+
+    def test_off(self) -> None:
+        """
+        With C{off}, every relay is driven off, pulses are cancelled, the
+        state file keeps what was commanded before, and the pins are
+        released.
+        """
+        service, pins, clock, path = self.build("off")
+        self.successResultOf(service.stopService())
+        self.assertEqual(pins.history[-3:], [(5, False), (6, False), (7, False)])
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertTrue(pins.released)
+        self.assertEqual(StateFile(path).load(), {"a": True, "b": False, "c": False})
+
+    def test_keep(self) -> None:
+        """
+        With C{keep}, relays stay as they are but a pending pulse ends now,
+        switching its relay off; the state file says so.
+        """
+        service, pins, clock, path = self.build("keep")
+        self.successResultOf(service.stopService())
+        self.assertEqual(pins.history[-1], (6, False))
+        self.assertEqual([r.isOn for r in service.factory.relays], [True, False, False])
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertTrue(pins.released)
+        self.assertEqual(StateFile(path).load(), {"a": True, "b": False, "c": False})
+
+    def test_badPolicy(self) -> None:
+        """
+        Only C{off} and C{keep} are exit policies.
+        """
+        factory = RelayFactory([PinRelay("a", MemoryPins(), 5)])
+        self.assertRaises(ValueError, RelayService, factory, [], None, "on")

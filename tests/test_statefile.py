@@ -98,9 +98,13 @@ class StateFileTests(SynchronousTestCase):
             raise OSError("power cut")
 
         self.patch(os, "replace", crash)
-        self.assertRaises(OSError, writeAtomically, self.path, encodeStates({"a": False}))
+        self.assertRaises(
+            OSError, writeAtomically, self.path, encodeStates({"a": False})
+        )
         self.assertEqual(StateFile(self.path).load(), {"a": True})
-        self.assertEqual(os.listdir(os.path.dirname(self.path)), [os.path.basename(self.path)])
+        self.assertEqual(
+            os.listdir(os.path.dirname(self.path)), [os.path.basename(self.path)]
+        )
 
     def test_fsyncs(self) -> None:
         """
@@ -159,7 +163,9 @@ class StateFileTests(SynchronousTestCase):
         """
         A write that fails is logged and does not stop later writes.
         """
-        stateFile = StateFile(os.path.join(self.path, "missing-dir", "state"), synchronously)
+        stateFile = StateFile(
+            os.path.join(self.path, "missing-dir", "state"), synchronously
+        )
         stateFile.save({"a": True})
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
         self.successResultOf(stateFile.flush())
@@ -194,7 +200,9 @@ class RestoredStatesTests(SynchronousTestCase):
         """
         with capturedLogs() as events:
             states = restoredStates(
-                {"up": True, "down": True, "light": True}, ["up", "down", "light"], [["UP", "down"]]
+                {"up": True, "down": True, "light": True},
+                ["up", "down", "light"],
+                [["UP", "down"]],
             )
         self.assertEqual(states, {"up": False, "down": False, "light": True})
         self.assertEqual([e["relays"] for e in events], ["up, down"])

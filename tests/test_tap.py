@@ -215,3 +215,129 @@ class MakeServiceTests(SynchronousTestCase):
         )
         self.assertEqual(error.code, "eofrelay: GPIO 6 is busy")
         self.assertTrue(pins.released)
+
+
+class RelayPolicyOptionsTests(SynchronousTestCase):
+    """
+    C{--interlock}, C{--state-file}, C{--power-on} and C{--on-exit}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        By default: no interlock, no state file, relays off at start and
+        driven off at exit.
+        """
+        options = parse()
+        self.assertEqual(
+            (
+                options["interlocks"],
+                options["state-file"],
+                options["power-on"],
+                options["on-exit"],
+            ),
+            ([], None, "off", "off"),
+        )
+
+    def test_interlock(self) -> None:
+        """
+        C{--interlock} takes comma-separated names of configured relays,
+        repeatable.
+        """
+        options = parse(
+            "--relay", "up:5", "--relay", "down:6", "--relay", "x:7",
+            "--interlock", "up,DOWN", "--interlock", "down,x",
+        )  # fmt: skip
+        self.assertEqual(options["interlocks"], [["up", "DOWN"], ["down", "x"]])
+
+    def test_badInterlocks(self) -> None:
+        """
+        Interlocks of fewer than two relays, with unknown or repeated names,
+        are refused.
+        """
+        relays = ["--relay", "up:5", "--relay", "down:6"]
+        for value in ("up", "up,", "up,nope", "up,up", ",up,down"):
+            self.assertRaises(UsageError, parse, *relays, "--interlock", value)
+
+    def test_powerOnAndOnExit(self) -> None:
+        """
+        C{--power-on} and C{--on-exit} accept their documented values only;
+        C{restore} needs C{--state-file}; C{on} is refused with interlocks.
+        """
+        self.assertEqual(parse("--power-on", "on")["power-on"], "on")
+        self.assertEqual(parse("--on-exit", "keep")["on-exit"], "keep")
+        self.assertRaises(UsageError, parse, "--power-on", "maybe")
+        self.assertRaises(UsageError, parse, "--on-exit", "on")
+        error = self.assertRaises(UsageError, parse, "--power-on", "restore")
+        self.assertIn("--state-file", str(error))
+        self.assertEqual(
+            parse("--power-on", "restore", "--state-file", "/x")["power-on"], "restore"
+        )
+        self.assertRaises(
+            UsageError,
+            parse,
+            *(
+                "--relay",
+                "a:5",
+                "--relay",
+                "b:6",
+                "--interlock",
+                "a,b",
+                "--power-on",
+                "on",
+            ),
+        )
+
+
+class PowerOnTests(SynchronousTestCase):
+    """
+    The state driven at start, through the real options and service.
+    """
+
+    def build(self, *arguments: str) -> RelayService:
+        return makeService(
+            parse(
+                "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1", *arguments
+            )
+        )
+
+    def test_powerOnOn(self) -> None:
+        """
+        With C{--power-on on}, every pin is set up already on: the first
+        level written is the right one, also for active-low relays.
+        """
+        service = self.build(
+            "--relay", "a:5:active-low", "--relay", "b:6", "--power-on", "on"
+        )
+        pins = service.pins
+        assert isinstance(pins, MemoryPins)
+        self.assertEqual(pins.history, [(5, True), (6, True)])
+        self.assertEqual([r.isOn for r in service.factory.relays], [True, True])
+
+    def test_restoreAfterRestart(self) -> None:
+        """
+        The states commanded in one run are restored in the next, when the
+        service is built from C{--power-on restore} and the same state file;
+        a pulse in flight is restored off.
+        """
+        path = self.mktemp()
+        arguments = (
+            "--relay", "a:5", "--relay", "b:6", "--relay", "c:7",
+            "--state-file", path, "--power-on", "restore",
+        )  # fmt: skip
+        first = self.build(*arguments)
+        first.factory.stateFile._runInThread = lambda f, *a: f(*a)  # type: ignore[union-attr]
+        self.successResultOf(first.factory.relay("b").switch(True))
+        self.successResultOf(first.factory.relay("c").pulse(60_000))
+        first.factory.relay("c").cancelPulse()
+        second = self.build(*arguments)
+        pins = second.pins
+        assert isinstance(pins, MemoryPins)
+        self.assertEqual(pins.history, [(5, False), (6, True), (7, False)])
+        self.assertEqual([r.isOn for r in second.factory.relays], [False, True, False])
+
+    def test_restoreMissingFile(self) -> None:
+        """
+        With a missing state file, the service still starts, all off.
+        """
+        service = self.build("--state-file", self.mktemp(), "--power-on", "restore")
+        self.assertEqual([r.isOn for r in service.factory.relays], [False])
