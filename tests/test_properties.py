@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.factory import RelayFactory
@@ -184,3 +185,127 @@ class ModelTests(SynchronousTestCase):
             self.assertEqual(transport.value(), b"".join(r + b"<EOF>" for r in replies))
         self.assertEqual([r.on for r in relays], list(model.state.values()))
         self.assertEqual([r.isOn for r in factory.relays], list(model.state.values()))
+
+
+class TimedModel:
+    """
+    The plain model with time: three relays, C{a} and C{b} interlocked,
+    C{c} free; pulse deadlines; the stream a watcher sees.
+    """
+
+    def __init__(self) -> None:
+        self.state = {"a": False, "b": False, "c": False}
+        self.deadline: dict[str, tuple[int, int]] = {}
+        self.partners = {"a": ["b"], "b": ["a"], "c": []}
+        self.now = 0
+        self.scheduled = 0
+        self.events: list[bytes] = []
+
+    def set(self, name: str, on: bool) -> None:
+        if self.state[name] != on:
+            self.events.append(f"event: {name} {'on' if on else 'off'}".encode())
+        self.state[name] = on
+
+    def change(self, name: str, on: bool, pulse: int | None = None) -> None:
+        self.deadline.pop(name, None)
+        if on:
+            for partner in self.partners[name]:
+                self.deadline.pop(partner, None)
+                self.set(partner, False)
+        self.set(name, on)
+        if pulse is not None:
+            self.scheduled += 1
+            self.deadline[name] = (self.now + pulse, self.scheduled)
+
+    def advance(self, milliseconds: int) -> None:
+        self.now += milliseconds
+        deadlines = self.deadline.items()
+        due = sorted((when, name) for name, when in deadlines if when[0] <= self.now)
+        for _, name in due:
+            del self.deadline[name]
+            self.set(name, False)
+
+    def reply(self, text: str) -> bytes:
+        verb, *arguments = text.split()
+        verb = verb.lower()
+        if verb == "relays":
+            words = [f"{n}={'on' if s else 'off'}" for n, s in self.state.items()]
+            return " ".join(words).encode()
+        if verb == "pulse":
+            *names, milliseconds = arguments
+            self.change(names[0].lower() if names else "a", True, int(milliseconds))
+            return b"success"
+        name = arguments[0].lower() if arguments else "a"
+        if name == "all":
+            if verb == "on":
+                return b"error: bad argument"
+            for relay in self.state:
+                self.deadline.pop(relay, None)
+                self.set(relay, False)
+            return b"success"
+        if verb == "status":
+            return b"on" if self.state[name] else b"off"
+        self.change(name, {"on": True, "off": False}.get(verb, not self.state[name]))
+        return b"success"
+
+
+timedCommand = st.one_of(
+    st.builds(
+        lambda verb, name: verb + name,
+        st.sampled_from(["on", "off", "toggle", "status"]),
+        st.sampled_from(["", " a", " B", " c"]),
+    ),
+    st.builds(
+        lambda name, ms: f"pulse{name} {ms}",
+        st.sampled_from(["", " a", " b", " C"]),
+        st.sampled_from([125, 250, 500, 1000]),
+    ),
+    st.sampled_from(["relays", "on all", "off all"]),
+)
+
+timedAction = st.one_of(
+    st.tuples(st.just("send"), st.integers(0, 1), timedCommand),
+    st.tuples(st.just("advance"), st.just(0), st.sampled_from([125, 250, 500, 1000])),
+)
+
+
+class TimedModelTests(SynchronousTestCase):
+    """
+    Commands from several connections and clock advances, with pulses and
+    an interlock, agree with L{TimedModel}; a watcher sees every change.
+    """
+
+    @PROFILE
+    @given(actions=st.lists(timedAction, max_size=50))
+    def test_timedModel(self, actions: list[tuple[str, int, str | int]]) -> None:
+        """
+        Each connection's replies, the watcher's event stream, the relay
+        states and the pending pulse timers agree with the model; the
+        interlocked relays are never on together.
+        """
+        clock = Clock()
+        relays = [MemoryRelay(name) for name in "abc"]
+        factory = RelayFactory(relays, interlocks=[["a", "b"]], clock=clock)
+        connections = [connect(factory, port=40000 + i) for i in range(2)]
+        watcher, watcherTransport = connect(factory, port=40009)
+        watcher.dataReceived(b"watch<EOF>")
+        watcherTransport.clear()
+        model = TimedModel()
+        expected: list[list[bytes]] = [[], []]
+        for kind, index, argument in actions:
+            if kind == "send":
+                assert isinstance(argument, str)
+                connections[index][0].dataReceived(argument.encode() + b"<EOF>")
+                expected[index].append(model.reply(argument))
+            else:
+                assert isinstance(argument, int)
+                clock.advance(argument / 1000)
+                model.advance(argument)
+            self.assertFalse(relays[0].on and relays[1].on)
+        for (_protocol, transport), replies in zip(connections, expected, strict=True):
+            self.assertEqual(transport.value(), b"".join(r + b"<EOF>" for r in replies))
+        events = b"".join(event + b"<EOF>" for event in model.events)
+        self.assertEqual(watcherTransport.value(), events)
+        self.assertEqual([r.on for r in relays], list(model.state.values()))
+        pulsing = {relay.name for relay in factory.relays if relay.pulsing}
+        self.assertEqual(pulsing, set(model.deadline))
