@@ -204,3 +204,48 @@ class NetworkTests(TestCase):
                 client.close()
 
         self.assertEqual((yield self.inThread(readUntilClosed)), b"success<EOF>")
+
+
+class SlowWatcherTests(TestCase):
+    """
+    A watcher that never reads cannot make the server buffer without bound.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def test_slowWatcher(self):  # type: ignore[no-untyped-def]
+        """
+        While 10,000 changes happen and a watcher reads none of its events,
+        the server's buffer for it stays bounded, the watcher is
+        disconnected, and other clients are still served.
+        """
+        from twisted.internet.task import deferLater
+
+        factory = RelayFactory([MemoryRelay("a")])
+        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+        self.addCleanup(listening.stopListening)
+        port = listening.getHost().port
+        watcher = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.addCleanup(watcher.close)
+        watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        watcher.sendall(b"watch<EOF>")
+        reply = yield deferToThread(readReplies, watcher, 1)
+        self.assertEqual(reply, b"success<EOF>")
+        [protocol] = factory.watchers
+        transport = protocol.transport
+        # Small kernel buffers, so that what the watcher does not read piles
+        # up in the server process, where the test can see it.
+        transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # type: ignore[union-attr]
+        largest = 0
+        relay = factory.relay()
+        for _ in range(100):
+            for _ in range(100):
+                relay.toggle()
+                buffered = len(transport.dataBuffer) + transport._tempDataLen  # type: ignore[union-attr]
+                largest = max(largest, buffered)
+            yield deferLater(reactor, 0, lambda: None)
+        self.assertEqual(factory.watchers, set())
+        self.assertLess(largest, 256 * 1024)
+        reply = yield deferToThread(articleClient, port, b"status<EOF>")
+        self.assertEqual(reply, b"off<EOF>")

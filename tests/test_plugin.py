@@ -154,6 +154,46 @@ class TwistdTests(TestCase):
         self.assertIn(b"relay relay switched off (was on) by shutdown", process.output)
         self.assertNotIn(b"Traceback", process.output)
 
+    @inlineCallbacks
+    def talk(self, port: int, message: bytes, count: int):  # type: ignore[no-untyped-def]
+        reader = Reader(count)
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+        yield connectProtocol(endpoint, reader)
+        reader.transport.write(message)  # type: ignore[union-attr]
+        replies = yield reader.done
+        reader.transport.loseConnection()  # type: ignore[union-attr]
+        return replies
+
+    @inlineCallbacks
+    def test_restartRestores(self):  # type: ignore[no-untyped-def]
+        """
+        After SIGTERM (relays driven off at exit, not recorded), a restart
+        with C{--power-on restore} brings back the states that were in
+        force; a pulse in flight at shutdown comes back off.
+        """
+        stateFile = os.path.abspath(self.mktemp())
+        arguments = (
+            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
+            "--listen", "tcp:0:interface=127.0.0.1",
+            "--relay", "a:5", "--relay", "b:6", "--relay", "c:7:active-low",
+            "--state-file", stateFile, "--power-on", "restore",
+        )  # fmt: skip
+        first = self.spawn(*arguments)
+        port = yield first.port
+        replies = yield self.talk(port, b"on a<EOF>on c<EOF>pulse b 60000<EOF>", 3)
+        self.assertEqual(replies, b"success<EOF>" * 3)
+        os.kill(self._pid(first), signal.SIGTERM)
+        yield first.ended
+        self.assertIn(b"relay c switched off (was on) by shutdown", first.output)
+        self.assertIn(b"relay b switched off (was on) by shutdown", first.output)
+
+        second = self.spawn(*arguments)
+        port = yield second.port
+        replies = yield self.talk(port, b"relays<EOF>", 1)
+        self.assertEqual(replies, b"a=on b=off c=on<EOF>")
+        os.kill(self._pid(second), signal.SIGTERM)
+        yield second.ended
+
     def _pid(self, process: Twistd) -> int:
         return int(process.transport.pid)  # type: ignore[union-attr]
 
