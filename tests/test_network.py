@@ -225,7 +225,7 @@ class SlowWatcherTests(TestCase):
         factory = RelayFactory([MemoryRelay("a")])
         listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(listening.stopListening)
-        port = listening.getHost().port
+        port = listening.getHost().port  # type: ignore[attr-defined]
         watcher = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.addCleanup(watcher.close)
         watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
