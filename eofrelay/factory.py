@@ -141,7 +141,7 @@ class RelayFactory(ServerFactory):
         Close every open connection, after the replies already written.
         """
         for connection in list(self.connections):
-            connection.transport.loseConnection()  # type: ignore[union-attr]
+            connection.disconnect()
 
 
 def _initialState(driver: IRelay) -> bool:

@@ -172,7 +172,7 @@ class RelayProtocol(EOFReceiver):
         """
         Nothing more can be written: close.
         """
-        self._close()
+        self.disconnect()
 
     # Flow control (IPushProducer, called by the transport)
 
@@ -204,10 +204,12 @@ class RelayProtocol(EOFReceiver):
         if not (self._writesBlocked or self._repliesBlocked):
             self.resumeReceiving()
 
-    def _close(self) -> None:
+    def disconnect(self) -> None:
         """
-        Close the connection once the transport has written everything.
+        Close the connection once the transport has written everything
+        already sent, reading nothing more.
         """
+        self.stopReceiving()
         self.transport.unregisterProducer()  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
 
@@ -282,7 +284,7 @@ class RelayProtocol(EOFReceiver):
             ready.append(b"")
             self.transport.write(self.delimiter.join(ready))  # type: ignore[union-attr, arg-type]
         if self._closing and not pending:
-            self._close()
+            self.disconnect()
         elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:
             self._repliesBlocked = False
             self._resumeIfClear()
@@ -294,7 +296,7 @@ class RelayProtocol(EOFReceiver):
         self.stopReceiving()
         self._closing = True
         if not self._pending:
-            self._close()
+            self.disconnect()
 
     # Commands
 
