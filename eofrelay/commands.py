@@ -24,6 +24,12 @@ UNKNOWN_RELAY: Final = b"error: unknown relay"
 BAD_ARGUMENT: Final = b"error: bad argument"
 HARDWARE_FAILURE: Final = b"error: hardware failure"
 LINE_TOO_LONG: Final = b"error: line too long"
+AUTHENTICATION_REQUIRED: Final = b"error: authentication required"
+AUTHENTICATION_FAILED: Final = b"error: authentication failed"
+TOO_MANY_CONNECTIONS: Final = b"error: too many connections"
+
+#: The verbs allowed before C{auth} when a token is configured.
+BEFORE_AUTHENTICATION: Final = frozenset({"auth", "ping", "help", "quit"})
 
 #: The relay name that means every relay, in C{on all} and C{off all}.
 ALL: Final = "all"

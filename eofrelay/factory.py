@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from twisted.internet.interfaces import IReactorTime
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 
+from eofrelay import commands
+from eofrelay.access import FailedAuthentications, Network, isAllowed
 from eofrelay.interfaces import IRelay
 from eofrelay.names import checkRelayName
-from eofrelay.protocol import RelayProtocol
+from eofrelay.protocol import RelayProtocol, describePeer
 from eofrelay.sequencer import Sequencer
 from eofrelay.state import RelayState, stateName
 
@@ -51,6 +53,11 @@ class RelayFactory(ServerFactory):
         interlocks: Iterable[Iterable[str]] = (),
         clock: Optional[IReactorTime] = None,
         stateFile: Optional[StateFile] = None,
+        maxConnections: int = 1024,
+        idleTimeout: float = 600.0,
+        allow: Optional[Iterable[Network]] = None,
+        token: Optional[bytes] = None,
+        hardwareTimeout: float = 10.0,
     ) -> None:
         """
         @param relays: The relays' drivers, in order, each an L{IRelay}
@@ -59,8 +66,18 @@ class RelayFactory(ServerFactory):
             otherwise the relay is taken to be off.
         @param interlocks: Groups of relay names of which at most one relay
             may be on at any instant.
-        @param clock: What times pulses; the global reactor by default.
+        @param clock: What times pulses, idle connections and hardware; the
+            global reactor by default.
         @param stateFile: Where to record the commanded states.
+        @param maxConnections: How many connections may be open at once;
+            the next one gets C{error: too many connections} and is closed.
+        @param idleTimeout: Seconds without a complete message after which a
+            connection (other than a watcher) is closed; C{0}: never.
+        @param allow: The networks peers may connect from; C{None}: any.
+        @param token: The token C{auth} must give before other commands;
+            C{None}: no authentication.
+        @param hardwareTimeout: Seconds after which a relay driver that has
+            not answered counts as failed.
         @raise ValueError: for no relays, a bad name, a name given twice,
             or an interlock naming an unknown relay or fewer than two.
         """
@@ -80,13 +97,19 @@ class RelayFactory(ServerFactory):
             for name in group:
                 if name not in names:
                     raise ValueError(f"interlock names unknown relay {name!r}")
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor  # type: ignore[assignment]
+        self.clock: IReactorTime = clock  # type: ignore[assignment]
         sequencers = _sharedSequencers(list(names), groups)
         self.relays: list[RelayState] = [
             RelayState(
                 driver,
                 _initialState(driver),
-                clock,
+                self.clock,
                 sequencers.get(driver.name.lower()),
+                hardwareTimeout,
             )
             for driver in drivers
         ]
@@ -106,6 +129,32 @@ class RelayFactory(ServerFactory):
         self.stateFile = stateFile
         self.watchers: set[RelayProtocol] = set()
         self.connections: set[RelayProtocol] = set()
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.allow = None if allow is None else list(allow)
+        self.token = token
+        self.failedAuthentications = FailedAuthentications(self.clock)
+
+    def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
+        """
+        Refuse peers outside the allow-list (closed before any byte is
+        read) and connections past the limit (told so, then closed).
+        """
+        assert addr is not None
+        if self.allow is not None and not isAllowed(addr, self.allow):
+            self.log.warn(
+                "refused connection from {peer}: not in --allow",
+                peer=describePeer(addr),
+            )
+            return None
+        if len(self.connections) >= self.maxConnections:
+            self.log.warn(
+                "refused connection from {peer}: {limit} connections already open",
+                peer=describePeer(addr),
+                limit=self.maxConnections,
+            )
+            return TooManyConnections()
+        return super().buildProtocol(addr)  # type: ignore[return-value]
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """
@@ -142,6 +191,16 @@ class RelayFactory(ServerFactory):
         """
         for connection in list(self.connections):
             connection.disconnect()
+
+
+class TooManyConnections(Protocol):
+    """
+    Says C{error: too many connections} and closes.
+    """
+
+    def connectionMade(self) -> None:
+        self.transport.write(commands.TOO_MANY_CONNECTIONS + b"<EOF>")  # type: ignore[union-attr]
+        self.transport.loseConnection()  # type: ignore[union-attr]
 
 
 def _initialState(driver: IRelay) -> bool:

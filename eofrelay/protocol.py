@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, ClassVar, Optional, Union
 from twisted.internet.defer import Deferred, DeferredList, gatherResults
 from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay import commands
+from eofrelay.access import tokenMatches
 from eofrelay.commands import CommandError, parseMessage
 from eofrelay.framing import EOFReceiver
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
@@ -71,7 +73,7 @@ class _PendingReply:
 
 
 @implementer(IHalfCloseableProtocol)
-class RelayProtocol(EOFReceiver):
+class RelayProtocol(EOFReceiver, TimeoutMixin):
     """
     eofrelay's wire protocol on one connection.
 
@@ -89,8 +91,15 @@ class RelayProtocol(EOFReceiver):
     waiting for their relays: a client that pipelines without reading
     cannot make the server buffer without bound.
 
+    A connection that sends no complete message for the factory's
+    C{idleTimeout} is closed (L{TimeoutMixin}); a watcher is exempt, and
+    kept honest by TCP keepalive instead.  With a token configured, only
+    C{auth}, C{ping}, C{help} and C{quit} are accepted until C{auth}
+    succeeds.
+
     @ivar factory: The L{RelayFactory} holding the shared relay state.
     @ivar peer: The peer's address, for the log.
+    @ivar authenticated: Whether commands are unlocked.
     @cvar MAX_PENDING: How many replies may wait for their relays before
         reading pauses.
     """
@@ -99,6 +108,8 @@ class RelayProtocol(EOFReceiver):
     log = Logger()
     peer = ""
     MAX_PENDING = 64
+
+    authenticated = True
 
     _handlers: ClassVar[dict[str, Handler]]
     _closing = False
@@ -117,6 +128,10 @@ class RelayProtocol(EOFReceiver):
         self._pending: deque[_PendingReply] = deque()
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self.factory.connections.add(self)
+        self.authenticated = self.factory.token is None
+        self.callLater = self.factory.clock.callLater  # type: ignore[method-assign, assignment]
+        if self.factory.idleTimeout:
+            self.setTimeout(self.factory.idleTimeout)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         """
@@ -127,6 +142,7 @@ class RelayProtocol(EOFReceiver):
         self._pending.clear()
         self.factory.connections.discard(self)
         self.factory.watchers.discard(self)
+        self.setTimeout(None)
 
     # Framing events
 
@@ -134,11 +150,16 @@ class RelayProtocol(EOFReceiver):
         """
         Execute one message and queue its reply.
         """
+        self.resetTimeout()
         try:
             command = parseMessage(message)
             handler = self._handlers.get(command.verb)
             if handler is None:
                 raise CommandError(commands.UNKNOWN_COMMAND)
+            if not (
+                self.authenticated or command.verb in commands.BEFORE_AUTHENTICATION
+            ):
+                raise CommandError(commands.AUTHENTICATION_REQUIRED)
             reply = handler(self, command.arguments)
         except CommandError as error:
             reply = error.reply
@@ -160,6 +181,21 @@ class RelayProtocol(EOFReceiver):
         )
         self._send(commands.LINE_TOO_LONG)
         self._closeWhenReplied()
+
+    def timeoutConnection(self) -> None:
+        """
+        No complete message for too long: close, and abort if what is
+        already written cannot even be delivered.
+        """
+        self.log.info(
+            "closing connection from {peer}: idle for {timeout} seconds",
+            peer=self.peer,
+            timeout=self.timeOut,
+        )
+        if self._writesBlocked:
+            self.transport.abortConnection()  # type: ignore[union-attr]
+        else:
+            self.disconnect()
 
     def readConnectionLost(self) -> None:
         """
@@ -405,7 +441,39 @@ class RelayProtocol(EOFReceiver):
         if arguments:
             raise CommandError(commands.BAD_ARGUMENT)
         self.factory.watchers.add(self)
+        self.setTimeout(None)
+        setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
+        if setKeepAlive is not None:
+            setKeepAlive(True)
         return commands.SUCCESS
+
+    def command_auth(self, arguments: tuple[str, ...]) -> Reply:
+        """
+        C{auth TOKEN}: unlock the other commands; a wrong token closes the
+        connection.
+        """
+        if len(arguments) != 1:
+            raise CommandError(commands.BAD_ARGUMENT)
+        token = self.factory.token
+        if token is None:
+            return commands.SUCCESS
+        host = getattr(self.transport.getPeer(), "host", None)  # type: ignore[union-attr]
+        throttle = self.factory.failedAuthentications
+        if not throttle.refused(host) and tokenMatches(token, arguments[0].encode()):
+            self.authenticated = True
+            self.log.info("{peer} authenticated", peer=self.peer)
+            return commands.SUCCESS
+        refused = throttle.refused(host)
+        throttle.failed(host)
+        self.log.warn(
+            "{peer}: authentication failed{why}; closing",
+            peer=self.peer,
+            why=" (too many failures from this host, refused for now)"
+            if refused
+            else "",
+        )
+        self._closing = True
+        return commands.AUTHENTICATION_FAILED
 
     def command_ping(self, arguments: tuple[str, ...]) -> Reply:
         """

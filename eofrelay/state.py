@@ -68,12 +68,17 @@ class RelayState:
         on: bool = False,
         clock: Optional[IReactorTime] = None,
         sequencer: Optional[Sequencer] = None,
+        hardwareTimeout: float = 10.0,
     ) -> None:
         """
         @param driver: The relay's driver.
         @param on: The state the relay is in now.
-        @param clock: What times pulses; the global reactor by default.
+        @param clock: What times pulses and the driver; the global reactor
+            by default.
         @param sequencer: The sequencer to share; a new one by default.
+        @param hardwareTimeout: Seconds after which a driver's Deferred that
+            has not fired counts as a hardware failure (it is cancelled), so
+            that a hung device does not stall its relay for ever.
         """
         self.driver = driver
         self.name: str = driver.name
@@ -87,6 +92,7 @@ class RelayState:
         self.partners: list[RelayState] = []
         self.listeners: list[ChangeListener] = []
         self._pulseCall: Optional[IDelayedCall] = None
+        self.hardwareTimeout = hardwareTimeout
 
     @property
     def isOn(self) -> bool:
@@ -263,6 +269,7 @@ class RelayState:
         except Exception:
             raise self._failed(Failure(), old, new, peer, command) from None
         if isinstance(driven, Deferred):
+            driven.addTimeout(self.hardwareTimeout, self.clock)  # type: ignore[arg-type]
             return driven.addCallbacks(
                 lambda ignored: self._driven(old, new, peer, command),
                 lambda failure: Failure(self._failed(failure, old, new, peer, command)),

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
@@ -88,7 +89,7 @@ class NetworkTests(TestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b])
+        self.factory = RelayFactory([self.a, self.b], clock=Clock())
         self.port = self.listen(self.factory)
 
     def listen(self, factory: RelayFactory) -> int:
@@ -193,7 +194,9 @@ class NetworkTests(TestCase):
         With C{closeAfterReply}, a client that reads until the server
         closes gets exactly one reply.
         """
-        port = self.listen(RelayFactory([MemoryRelay("c")], closeAfterReply=True))
+        port = self.listen(
+            RelayFactory([MemoryRelay("c")], closeAfterReply=True, clock=Clock())
+        )
 
         def readUntilClosed() -> bytes:
             client = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -222,7 +225,7 @@ class SlowWatcherTests(TestCase):
         """
         from twisted.internet.task import deferLater
 
-        factory = RelayFactory([MemoryRelay("a")])
+        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
         listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(listening.stopListening)
         port = listening.getHost().port  # type: ignore[attr-defined]

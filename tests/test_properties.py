@@ -41,7 +41,7 @@ message = st.one_of(
 
 def fresh() -> tuple[RelayFactory, MemoryRelay, MemoryRelay]:
     a, b = MemoryRelay("a"), MemoryRelay("b")
-    return RelayFactory([a, b], maxLine=16), a, b
+    return RelayFactory([a, b], maxLine=16, clock=Clock()), a, b
 
 
 class ChunkingTests(SynchronousTestCase):
@@ -161,7 +161,7 @@ class ModelTests(SynchronousTestCase):
             MemoryRelay("a", asynchronous=True),
             MemoryRelay("b", asynchronous=True),
         ]
-        factory = RelayFactory(relays)
+        factory = RelayFactory(relays, clock=Clock())
         connections = [connect(factory, port=40000 + i) for i in range(3)]
         model = Model()
         expected: list[list[bytes]] = [[], [], []]

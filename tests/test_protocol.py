@@ -5,6 +5,7 @@ Tests for L{eofrelay.protocol}, against L{StringTransport}.
 from __future__ import annotations
 
 from twisted.internet.address import UNIXAddress
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
@@ -32,7 +33,7 @@ class ProtocolTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b])
+        self.factory = RelayFactory([self.a, self.b], clock=Clock())
 
     def send(self, data: bytes) -> list[bytes]:
         """
@@ -119,7 +120,8 @@ class CommandTests(ProtocolTestCase):
             replies(transport),
             [
                 b"pong",
-                b"commands: on off toggle pulse status relays watch ping help quit",
+                b"commands: on off toggle pulse status relays watch auth ping help"
+                b" quit",
                 b"bye",
             ],
         )
@@ -175,7 +177,7 @@ class CommandTests(ProtocolTestCase):
         More than C{maxLine} bytes without a delimiter get C{error: line
         too long} after the earlier replies, and the connection is closed.
         """
-        factory = RelayFactory([self.a], maxLine=8)
+        factory = RelayFactory([self.a], maxLine=8, clock=Clock())
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>" + b"x" * 9)
         self.assertEqual(replies(transport), [b"success", b"error: line too long"])
@@ -185,7 +187,7 @@ class CommandTests(ProtocolTestCase):
         """
         A message of exactly C{maxLine} bytes is accepted.
         """
-        factory = RelayFactory([self.a], maxLine=8)
+        factory = RelayFactory([self.a], maxLine=8, clock=Clock())
         protocol, transport = connect(factory)
         protocol.dataReceived(b"  on a  <EO")
         protocol.dataReceived(b"F>")
@@ -196,7 +198,7 @@ class CommandTests(ProtocolTestCase):
         With C{closeAfterReply}, the connection is closed after the first
         reply and later messages are not executed.
         """
-        factory = RelayFactory([self.a], closeAfterReply=True)
+        factory = RelayFactory([self.a], closeAfterReply=True, clock=Clock())
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>off<EOF>")
         self.assertEqual(replies(transport), [b"success"])
@@ -242,7 +244,7 @@ class OrderTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a", asynchronous=True)
         self.b = MemoryRelay("b", asynchronous=True)
-        self.factory = RelayFactory([self.a, self.b])
+        self.factory = RelayFactory([self.a, self.b], clock=Clock())
 
     def test_outOfOrderDeferreds(self) -> None:
         """
@@ -391,7 +393,7 @@ class FlowControlTests(SynchronousTestCase):
         executed in order.
         """
         relay = MemoryRelay("a")
-        protocol, transport = connect(RelayFactory([relay]))
+        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
         self.assertIs(transport.producer, protocol)
         self.assertTrue(transport.streaming)
         protocol.pauseProducing()
@@ -408,7 +410,7 @@ class FlowControlTests(SynchronousTestCase):
         gets its reply in order.
         """
         relay = MemoryRelay("a", asynchronous=True)
-        protocol, transport = connect(RelayFactory([relay]))
+        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
         protocol.MAX_PENDING = 4
         protocol.dataReceived(b"toggle<EOF>" * 10)
         self.assertEqual(transport.producerState, "paused")
@@ -424,7 +426,7 @@ class FlowControlTests(SynchronousTestCase):
         Closing the connection unregisters the protocol as producer first,
         so that the transport closes once its buffer is written.
         """
-        protocol, transport = connect(RelayFactory([MemoryRelay("a")]))
+        protocol, transport = connect(RelayFactory([MemoryRelay("a")], clock=Clock()))
         protocol.dataReceived(b"quit<EOF>")
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
@@ -434,7 +436,7 @@ class FlowControlTests(SynchronousTestCase):
         When the transport stops its producer, nothing more is executed.
         """
         relay = MemoryRelay("a")
-        protocol, transport = connect(RelayFactory([relay]))
+        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
         protocol.stopProducing()
         protocol.dataReceived(b"on<EOF>")
         self.assertEqual((transport.value(), relay.history), (b"", []))

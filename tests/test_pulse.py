@@ -88,7 +88,7 @@ class PulseTests(SynchronousTestCase):
         self.assertTrue(self.factory.relay().isOn)
         self.clock.advance(0.01)
         self.assertFalse(self.factory.relay().isOn)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertFalse(self.factory.relay().pulsing)
 
     def test_badArguments(self) -> None:
         """

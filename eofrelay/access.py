@@ -1,0 +1,137 @@
+# -*- test-case-name: tests.test_access -*-
+"""
+Who may connect and who may command: the address allow-list and token
+authentication.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import stat
+from collections.abc import Iterable
+from typing import Optional, Union
+
+from twisted.internet.interfaces import IAddress, IReactorTime
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+def parseNetwork(cidr: str) -> Network:
+    """
+    Parse an IPv4 or IPv6 network (C{192.168.1.0/24}, C{fd00::/8}, or a
+    single address).
+
+    @raise ValueError: if it is not one.
+    """
+    return ipaddress.ip_network(cidr.strip(), strict=False)
+
+
+def isAllowed(address: IAddress, networks: Iterable[Network]) -> bool:
+    """
+    Whether a peer at C{address} may connect: an IP peer must be in one of
+    C{networks} (an IPv4 peer seen as an IPv4-mapped IPv6 address is
+    matched as IPv4); a peer without an IP address (a UNIX socket, which
+    file permissions protect) always may.
+    """
+    host = getattr(address, "host", None)
+    if not isinstance(host, str):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
+class TokenFileError(Exception):
+    """
+    The token file cannot be used; the message says why in one line.
+    """
+
+
+def readTokenFile(path: str) -> bytes:
+    """
+    Read the token from C{path}: its content without surrounding
+    whitespace.
+
+    @raise TokenFileError: if the file cannot be read, is empty, contains
+        whitespace or non-ASCII inside the token, or can be read by every
+        user of the machine.
+    """
+    try:
+        mode = os.stat(path).st_mode
+        with open(path, "rb") as file:
+            token = file.read().strip()
+    except OSError as error:
+        raise TokenFileError(
+            f"cannot read token file {path}: {error.strerror}"
+        ) from None
+    if mode & stat.S_IROTH:
+        raise TokenFileError(
+            f"token file {path} is readable by every user; run: chmod o-rwx {path}"
+        )
+    if not token:
+        raise TokenFileError(f"token file {path} is empty")
+    if not token.isascii() or len(token.split()) != 1:
+        raise TokenFileError(
+            f"token file {path}: the token must be one word of ASCII characters"
+        )
+    return token
+
+
+def tokenMatches(expected: bytes, given: bytes) -> bool:
+    """
+    Compare a token in constant time.
+    """
+    return hmac.compare_digest(expected, given)
+
+
+class FailedAuthentications:
+    """
+    Slows down guessing: counts failed C{auth} attempts per peer host and
+    refuses further attempts from a host that failed L{LIMIT} times within
+    L{WINDOW} seconds, until L{WINDOW} seconds after its last failure.
+
+    @cvar LIMIT: Failures allowed within the window.
+    @cvar WINDOW: The window, and the time a host stays refused, in seconds.
+    """
+
+    LIMIT = 5
+    WINDOW = 60.0
+    MAX_HOSTS = 10_000
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, host: str) -> list[float]:
+        now = self._clock.seconds()
+        recent = [t for t in self._failures.get(host, []) if now - t < self.WINDOW]
+        if recent:
+            self._failures[host] = recent
+        else:
+            self._failures.pop(host, None)
+        return recent
+
+    def refused(self, host: Optional[str]) -> bool:
+        """
+        Whether C{host} is refused for now.
+        """
+        return host is not None and len(self._recent(host)) >= self.LIMIT
+
+    def failed(self, host: Optional[str]) -> None:
+        """
+        Record a failed attempt from C{host}.
+        """
+        if host is None:
+            return
+        if len(self._failures) >= self.MAX_HOSTS:
+            for known in list(self._failures):
+                self._recent(known)
+        recent = self._recent(host)
+        recent.append(self._clock.seconds())
+        self._failures[host] = recent
