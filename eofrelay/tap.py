@@ -12,6 +12,7 @@ from twisted.internet import endpoints
 from twisted.logger import Logger
 from twisted.python import usage
 
+from eofrelay.access import TokenFileError, parseNetwork, readTokenFile
 from eofrelay.factory import RelayFactory
 from eofrelay.gpio import BACKENDS, GPIOUnavailable, openPins
 from eofrelay.interfaces import IPins
@@ -133,6 +134,21 @@ class Options(usage.Options):
             "off",
             "what the relays are driven to when the service stops: off or keep",
         ],
+        [
+            "idle-timeout",
+            None,
+            "600",
+            "close a connection that sent no complete message for this many "
+            "seconds (0: never; watchers are exempt)",
+        ],
+        ["max-connections", None, "1024", "most connections open at once"],
+        [
+            "token-file",
+            None,
+            None,
+            "require 'auth TOKEN' with the token in this file (not readable "
+            "by other users) before other commands",
+        ],
     ]
     optFlags = [
         [
@@ -148,6 +164,7 @@ class Options(usage.Options):
         self["listen"] = []
         self["relays"] = []
         self["interlocks"] = []
+        self["allow"] = []
 
     def opt_listen(self, description: str) -> None:
         """
@@ -175,6 +192,16 @@ class Options(usage.Options):
             )
         self["interlocks"].append(group)
 
+    def opt_allow(self, cidr: str) -> None:
+        """
+        Accept connections only from this IPv4 or IPv6 network, e.g.
+        192.168.1.0/24 (repeatable) [default: everyone].
+        """
+        try:
+            self["allow"].append(parseNetwork(cidr))
+        except ValueError as error:
+            raise usage.UsageError(f"--allow {cidr!r}: {error}") from None
+
     def postOptions(self) -> None:
         """
         Check the options together and fill in defaults.
@@ -184,6 +211,16 @@ class Options(usage.Options):
                 f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
             )
         self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
+        self["idle-timeout"] = _integer("idle-timeout", self["idle-timeout"], 0, 10**7)
+        self["max-connections"] = _integer(
+            "max-connections", self["max-connections"], 1, 10**6
+        )
+        self["token"] = None
+        if self["token-file"]:
+            try:
+                self["token"] = readTokenFile(self["token-file"])
+            except TokenFileError as error:
+                raise usage.UsageError(str(error)) from None
         if self["port"] is not None:
             port = _integer("port", self["port"], 0, 65535)
             self["listen"].append(f"tcp:{port}:backlog={BACKLOG}")
@@ -295,5 +332,9 @@ def makeService(options: Options) -> RelayService:
         closeAfterReply=bool(options["close-after-reply"]),
         interlocks=options["interlocks"],
         stateFile=stateFile,
+        maxConnections=options["max-connections"],
+        idleTimeout=options["idle-timeout"],
+        allow=options["allow"] or None,
+        token=options["token"],
     )
     return RelayService(factory, options["endpoints"], pins, options["on-exit"])

@@ -1,0 +1,303 @@
+"""
+Tests for L{eofrelay.access} and the protections built on it: allow-list,
+token authentication, connection limit, idle timeout, hardware timeout.
+"""
+
+from __future__ import annotations
+
+import os
+
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay import commands
+from eofrelay.access import (
+    FailedAuthentications,
+    TokenFileError,
+    isAllowed,
+    parseNetwork,
+    readTokenFile,
+)
+from eofrelay.factory import RelayFactory, TooManyConnections
+from eofrelay.testing import MemoryRelay, connect
+
+TOKEN = b"s3cret-Token"
+
+
+def replies(transport: StringTransport) -> list[bytes]:
+    data: bytes = transport.value()
+    transport.clear()
+    return data.split(b"<EOF>")[:-1]
+
+
+class AllowTests(SynchronousTestCase):
+    """
+    The allow-list.
+    """
+
+    def test_isAllowed(self) -> None:
+        """
+        IPv4 and IPv6 peers are matched against the networks; IPv4-mapped
+        IPv6 peers as IPv4; UNIX socket peers are always allowed.
+        """
+        networks = [parseNetwork("192.168.1.0/24"), parseNetwork("fd00::/8")]
+        self.assertTrue(isAllowed(IPv4Address("TCP", "192.168.1.7", 1), networks))
+        self.assertFalse(isAllowed(IPv4Address("TCP", "192.168.2.7", 1), networks))
+        self.assertTrue(isAllowed(IPv6Address("TCP", "fd12::1", 1), networks))
+        self.assertFalse(isAllowed(IPv6Address("TCP", "fe80::1%eth0", 1), networks))
+        self.assertTrue(
+            isAllowed(IPv6Address("TCP", "::ffff:192.168.1.9", 1), networks)
+        )
+        self.assertTrue(isAllowed(UNIXAddress(b"/run/s"), networks))
+
+    def test_parseNetwork(self) -> None:
+        """
+        Networks and single addresses parse; anything else is refused.
+        """
+        self.assertEqual(str(parseNetwork("10.1.2.3/8")), "10.0.0.0/8")
+        self.assertEqual(str(parseNetwork("::1")), "::1/128")
+        self.assertRaises(ValueError, parseNetwork, "10.0.0.0/33")
+        self.assertRaises(ValueError, parseNetwork, "example.com")
+
+    def test_refusedBeforeReading(self) -> None:
+        """
+        The factory builds no protocol for a peer outside the list, so the
+        connection is closed before any byte is read, and logs the peer.
+        """
+        factory = RelayFactory(
+            [MemoryRelay()], allow=[parseNetwork("127.0.0.0/8")], clock=Clock()
+        )
+        with capturedLogs() as events:
+            self.assertIsNone(factory.buildProtocol(IPv4Address("TCP", "10.0.0.5", 9)))
+        self.assertEqual([e.get("peer") for e in events], ["10.0.0.5:9"])
+        self.assertIsNotNone(factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 9)))
+
+
+class TokenFileTests(SynchronousTestCase):
+    """
+    L{readTokenFile}.
+    """
+
+    def write(self, content: bytes, mode: int = 0o600) -> str:
+        path = self.mktemp()
+        with open(path, "wb") as file:
+            file.write(content)
+        os.chmod(path, mode)
+        return path
+
+    def test_read(self) -> None:
+        """
+        The token is the file's content without surrounding whitespace.
+        """
+        self.assertEqual(readTokenFile(self.write(b"  " + TOKEN + b"\n", 0o640)), TOKEN)
+
+    def test_refused(self) -> None:
+        """
+        A world-readable, empty, multi-word, non-ASCII or missing file is
+        refused with a message that says why.
+        """
+        cases = [
+            (self.write(TOKEN, 0o644), "readable by every user"),
+            (self.write(b" \n"), "empty"),
+            (self.write(b"two words"), "one word"),
+            (self.write("tökén".encode()), "one word"),
+            (self.mktemp(), "cannot read"),
+        ]
+        for path, message in cases:
+            error = self.assertRaises(TokenFileError, readTokenFile, path)
+            self.assertIn(message, str(error))
+
+
+class AuthenticationTests(SynchronousTestCase):
+    """
+    C{auth TOKEN} with C{--token-file}.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.relay = MemoryRelay("a")
+        self.factory = RelayFactory([self.relay], token=TOKEN, clock=self.clock)
+
+    def test_required(self) -> None:
+        """
+        Before C{auth}, every command but C{auth}, C{ping}, C{help} and
+        C{quit} gets C{error: authentication required}; unknown verbs are
+        still unknown.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(
+            b"on<EOF>status<EOF>relays<EOF>watch<EOF>pulse 5<EOF>ping<EOF>bogus<EOF>"
+        )
+        self.assertEqual(
+            replies(transport),
+            [commands.AUTHENTICATION_REQUIRED] * 5
+            + [b"pong", commands.UNKNOWN_COMMAND],
+        )
+        self.assertEqual(self.relay.history, [])
+        self.assertNotIn(protocol, self.factory.watchers)
+
+    def test_success(self) -> None:
+        """
+        The right token unlocks the other commands on this connection only.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth " + TOKEN + b"<EOF>on<EOF>")
+        self.assertEqual(replies(transport), [b"success", b"success"])
+        other, otherTransport = connect(self.factory, port=40001)
+        other.dataReceived(b"off<EOF>")
+        self.assertEqual(replies(otherTransport), [commands.AUTHENTICATION_REQUIRED])
+
+    def test_failure(self) -> None:
+        """
+        A wrong token gets C{error: authentication failed} and the
+        connection is closed; nothing after it is executed; the token is
+        never logged.
+        """
+        protocol, transport = connect(self.factory)
+        with capturedLogs() as events:
+            protocol.dataReceived(b"auth wrong<EOF>auth " + TOKEN + b"<EOF>on<EOF>")
+        self.assertEqual(replies(transport), [commands.AUTHENTICATION_FAILED])
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.relay.history, [])
+        for event in events:
+            self.assertNotIn("s3cret", repr(event))
+            self.assertNotIn("wrong", repr(event))
+
+    def test_badArguments(self) -> None:
+        """
+        C{auth} needs exactly one argument.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth<EOF>auth a b<EOF>")
+        self.assertEqual(replies(transport), [commands.BAD_ARGUMENT] * 2)
+
+    def test_throttled(self) -> None:
+        """
+        After five failures within a minute, a host is refused even with the
+        right token, until a minute after its last failure; other hosts are
+        not affected.
+        """
+        for _attempt in range(5):
+            protocol, transport = connect(self.factory)
+            protocol.dataReceived(b"auth nope<EOF>")
+            self.clock.advance(1)
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
+        self.assertEqual(replies(transport), [commands.AUTHENTICATION_FAILED])
+        other, otherTransport = connect(self.factory, host="127.0.0.2")
+        other.dataReceived(b"auth " + TOKEN + b"<EOF>")
+        self.assertEqual(replies(otherTransport), [b"success"])
+        self.clock.advance(FailedAuthentications.WINDOW)
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
+        self.assertEqual(replies(transport), [b"success"])
+
+    def test_noTokenConfigured(self) -> None:
+        """
+        Without a token, C{auth} with any token succeeds and nothing is
+        locked.
+        """
+        factory = RelayFactory([MemoryRelay()], clock=Clock())
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"on<EOF>auth anything<EOF>")
+        self.assertEqual(replies(transport), [b"success", b"success"])
+
+
+class LimitTests(SynchronousTestCase):
+    """
+    The connection limit and the idle timeout.
+    """
+
+    def test_tooManyConnections(self) -> None:
+        """
+        Past the limit, a connection is told C{error: too many connections}
+        and closed; a closed connection frees its place.
+        """
+        factory = RelayFactory([MemoryRelay()], maxConnections=2, clock=Clock())
+        first, _ = connect(factory)
+        connect(factory, port=40001)
+        address = IPv4Address("TCP", "127.0.0.1", 40002)
+        with capturedLogs() as events:
+            refused = factory.buildProtocol(address)
+        self.assertIsInstance(refused, TooManyConnections)
+        self.assertEqual(len(events), 1)
+        transport = StringTransport()
+        refused.makeConnection(transport)  # type: ignore[union-attr]
+        self.assertEqual(transport.value(), b"error: too many connections<EOF>")
+        self.assertTrue(transport.disconnecting)
+        first.connectionLost(None)  # type: ignore[arg-type]
+        self.assertNotIsInstance(factory.buildProtocol(address), TooManyConnections)
+
+    def test_idleTimeout(self) -> None:
+        """
+        A connection that sends no complete message for C{idleTimeout}
+        seconds is closed; every complete message restarts the time; bytes
+        trickling in without a delimiter do not.
+        """
+        clock = Clock()
+        factory = RelayFactory([MemoryRelay()], idleTimeout=600, clock=clock)
+        protocol, transport = connect(factory)
+        clock.advance(599)
+        protocol.dataReceived(b"ping<EOF>")
+        clock.advance(599)
+        self.assertFalse(transport.disconnecting)
+        for _ in range(100):
+            protocol.dataReceived(b"x")
+            clock.advance(0.02)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(replies(transport), [b"pong"])
+
+    def test_watchersExempt(self) -> None:
+        """
+        A watcher is not closed for being idle.
+        """
+        clock = Clock()
+        factory = RelayFactory([MemoryRelay()], idleTimeout=600, clock=clock)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"watch<EOF>")
+        clock.advance(6000)
+        self.assertFalse(transport.disconnecting)
+        protocol.connectionLost(None)  # type: ignore[arg-type]
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_noIdleTimeout(self) -> None:
+        """
+        An idle timeout of 0 never closes.
+        """
+        clock = Clock()
+        factory = RelayFactory([MemoryRelay()], idleTimeout=0, clock=clock)
+        _protocol, _transport = connect(factory)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class HardwareTimeoutTests(SynchronousTestCase):
+    """
+    A relay driver that never answers.
+    """
+
+    def test_hangingDriver(self) -> None:
+        """
+        After the hardware timeout, a command whose driver never answered
+        gets C{error: hardware failure}; other relays and clients were
+        served meanwhile; later commands for that relay work again.
+        """
+        clock = Clock()
+        hung = MemoryRelay("hung", asynchronous=True)
+        fine = MemoryRelay("fine")
+        factory = RelayFactory([hung, fine], hardwareTimeout=10, clock=clock)
+        protocol, transport = connect(factory)
+        other, otherTransport = connect(factory, port=40001)
+        protocol.dataReceived(b"on hung<EOF>")
+        other.dataReceived(b"on fine<EOF>status hung<EOF>")
+        self.assertEqual(replies(otherTransport), [b"success"])
+        clock.advance(10)
+        self.assertEqual(replies(transport), [b"error: hardware failure"])
+        self.assertEqual(replies(otherTransport), [b"off"])
+        self.assertEqual(len(self.flushLoggedErrors()), 1)
+        hung.pending.clear()
+        hung.asynchronous = False
+        protocol.dataReceived(b"on hung<EOF>status hung<EOF>")
+        self.assertEqual(replies(transport), [b"success", b"on"])
