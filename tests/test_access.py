@@ -82,7 +82,7 @@ class TokenFileTests(SynchronousTestCase):
     """
 
     def write(self, content: bytes, mode: int = 0o600) -> str:
-        path = self.mktemp()
+        path: str = self.mktemp()
         with open(path, "wb") as file:
             file.write(content)
         os.chmod(path, mode)
