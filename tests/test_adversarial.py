@@ -65,7 +65,7 @@ class AdversarialTests(TestCase):
     def listen(self, factory: RelayFactory) -> int:
         listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
         self.addCleanup(listening.stopListening)
-        return int(listening.getHost().port)
+        return int(listening.getHost().port)  # type: ignore[attr-defined]
 
     @inlineCallbacks
     def assertServed(self, states: bytes = b"a=off b=off"):  # type: ignore[no-untyped-def]
@@ -230,7 +230,7 @@ class AdversarialTests(TestCase):
         self.assertLess(largest, 128 * 1024)
 
         def receive() -> bytes:
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 part = client.recv(65536)
                 if not part:
