@@ -103,16 +103,19 @@ class RelayFactory(ServerFactory):
             clock = reactor  # type: ignore[assignment]
         self.clock: IReactorTime = clock  # type: ignore[assignment]
         sequencers = _sharedSequencers(list(names), groups)
-        self.relays: list[RelayState] = [
-            RelayState(
+        self.relays: list[RelayState] = []
+        for driver in drivers:
+            reported: Any = driver.state()
+            relay = RelayState(
                 driver,
-                _initialState(driver),
+                reported if isinstance(reported, bool) else False,
                 self.clock,
                 sequencers.get(driver.name.lower()),
                 hardwareTimeout,
             )
-            for driver in drivers
-        ]
+            relay.uncertain = not isinstance(reported, bool)
+            relay.listeners.append(self._relayChanged)
+            self.relays.append(relay)
         self._byName = {relay.name.lower(): relay for relay in self.relays}
         self.interlocks = [[self._byName[name] for name in group] for group in groups]
         for members in self.interlocks:
@@ -122,8 +125,6 @@ class RelayFactory(ServerFactory):
                     for other in members
                     if other is not member and other not in member.partners
                 )
-        for shared in self.relays:
-            shared.listeners.append(self._relayChanged)
         self.maxLine = maxLine
         self.closeAfterReply = closeAfterReply
         self.stateFile = stateFile
@@ -172,7 +173,7 @@ class RelayFactory(ServerFactory):
         The state of each relay as last commanded, a relay in the middle of
         a pulse counting as off (the state its pulse ends in).
         """
-        return {relay.name: relay.isOn and not relay.pulsing for relay in self.relays}
+        return {relay.name: relay.commanded for relay in self.relays}
 
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
         """
@@ -201,14 +202,6 @@ class TooManyConnections(Protocol):
     def connectionMade(self) -> None:
         self.transport.write(commands.TOO_MANY_CONNECTIONS + b"<EOF>")  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
-
-
-def _initialState(driver: IRelay) -> bool:
-    """
-    The state a driver reports now, if it reports it synchronously.
-    """
-    state: Any = driver.state()
-    return state if isinstance(state, bool) else False
 
 
 def _sharedSequencers(

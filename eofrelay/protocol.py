@@ -246,6 +246,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         already sent, reading nothing more.
         """
         self.stopReceiving()
+        self.factory.watchers.discard(self)
         self.transport.unregisterProducer()  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
 
@@ -259,7 +260,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         buffered for: when an event arrives while the transport's write
         buffer is full, the connection is aborted and the fact logged.
         """
-        if not self._connected:
+        if self._closing or not self._connected:
             return
         if self._writesBlocked:
             self.log.warn(
@@ -278,20 +279,18 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         Queue C{reply} behind the replies still pending and write every
         reply that is ready.
         """
-        if isinstance(reply, bytes):
-            if not self._pending:
-                self.transport.write(reply + self.delimiter)  # type: ignore[union-attr]
-                return
-            slot = _PendingReply()
-            slot.reply = reply
-            self._pending.append(slot)
+        if isinstance(reply, bytes) and not self._pending:
+            self.transport.write(reply + self.delimiter)  # type: ignore[union-attr]
             return
         slot = _PendingReply()
         self._pending.append(slot)
         if len(self._pending) >= self.MAX_PENDING and not self._repliesBlocked:
             self._repliesBlocked = True
             self.pauseReceiving()
-        reply.addErrback(self._failed).addCallback(self._fill, slot)
+        if isinstance(reply, bytes):
+            slot.reply = reply
+        else:
+            reply.addErrback(self._failed).addCallback(self._fill, slot)
 
     def _failed(self, failure: Failure) -> bytes:
         """
@@ -331,6 +330,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         self.stopReceiving()
         self._closing = True
+        self.factory.watchers.discard(self)
         if not self._pending:
             self.disconnect()
 
@@ -403,7 +403,11 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             raise CommandError(commands.BAD_ARGUMENT)
         relay = self._relay(arguments[:-1])
         milliseconds = arguments[-1]
-        if not (milliseconds.isdigit() and 1 <= int(milliseconds) <= MAX_PULSE_MS):
+        if not (
+            milliseconds.isdigit()
+            and len(milliseconds) <= len(str(MAX_PULSE_MS))
+            and 1 <= int(milliseconds) <= MAX_PULSE_MS
+        ):
             raise CommandError(commands.BAD_ARGUMENT)
         return relay.pulse(
             int(milliseconds), self.peer, f"pulse {int(milliseconds)}"

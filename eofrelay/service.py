@@ -26,10 +26,11 @@ class RelayService(MultiService):
     When the service stops it stops listening and closes the connections;
     then, with C{onExit="off"} (the default), it drives every relay off
     without recording that in the state file, so that C{--power-on
-    restore} brings back what was in force; with C{onExit="keep"}, it leaves
-    the relays as they are, but ends pending pulses (switching those relays
-    off, as their pulse would have).  Finally it waits until the state file
-    is written and releases the GPIO pins.
+    restore} brings back what was in force, and releases the GPIO pins; with
+    C{onExit="keep"}, it leaves the relays as they are and the pins driving
+    them, but ends pending pulses (switching those relays off, as their
+    pulse would have).  In both cases it waits until the state file is
+    written.
 
     @ivar factory: The factory served.
     @ivar pins: The GPIO backend whose pins are released at stop, if any.
@@ -109,7 +110,13 @@ class RelayService(MultiService):
 
     def _release(self, result: object) -> None:
         """
-        Release the GPIO pins, whatever happened before.
+        Release the GPIO pins, whatever happened before; with C{onExit}
+        C{"keep"}, leave them driving their levels instead (a released pin
+        floats, which releases most relays).
         """
-        if self.pins is not None:
-            self.pins.release()
+        if self.pins is None:
+            return
+        if self.onExit == "keep":
+            self.log.info("GPIO pins left as outputs (--on-exit keep)")
+            return
+        self.pins.release()

@@ -92,6 +92,8 @@ class RelayState:
         self.partners: list[RelayState] = []
         self.listeners: list[ChangeListener] = []
         self._pulseCall: Optional[IDelayedCall] = None
+        self._commandedOff = False
+        self.uncertain = False
         self.hardwareTimeout = hardwareTimeout
 
     @property
@@ -108,6 +110,16 @@ class RelayState:
         Whether a pulse's switch-off is pending.
         """
         return self._pulseCall is not None
+
+    @property
+    def commanded(self) -> bool:
+        """
+        The state last commanded, as the state file records it: a relay in
+        the middle of a pulse, or whose pulse was ended by a command still
+        queued, or whose switch-off at the end of its pulse failed, counts
+        as off, the state its pulse ends in.
+        """
+        return self._on and not (self.pulsing or self._commandedOff)
 
     # Operations, applied in arrival order
 
@@ -171,6 +183,7 @@ class RelayState:
         if self._pulseCall.active():
             self._pulseCall.cancel()
         self._pulseCall = None
+        self._commandedOff = True
         return True
 
     def endPulse(self) -> Deferred[bool]:
@@ -180,6 +193,7 @@ class RelayState:
         state stays on.
         """
         self._pulseCall = None
+        self._commandedOff = True
         ended = self.sequencer.run(
             lambda: self._change(False, "pulse timer", "pulse end")
         )
@@ -190,6 +204,7 @@ class RelayState:
         The switch-off at the end of a pulse failed: say so loudly.
         """
         failure.trap(HardwareFailure)
+        self._commandedOff = True
         self.log.critical(
             "relay {relay} could NOT be switched off at the end of its pulse "
             "and is still on",
@@ -217,6 +232,7 @@ class RelayState:
             return then(self._drive(new, peer, command), started)
 
         def started(state: bool) -> bool:
+            self._commandedOff = False
             if pulse is not None:
                 self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
             self._notify(old, state)
@@ -227,32 +243,48 @@ class RelayState:
     def _partnersOff(self, start: int, peer: str, command: str) -> Any:
         """
         Switch off, one after the other, the partners from index C{start}
-        on that are on; end their pulses.
+        on that are on (or whose state is uncertain after a hardware
+        failure); end their pulses once they are off.
 
         @return: C{None}, or a Deferred firing when they are off.
         """
         for index in range(start, len(self.partners)):
             partner = self.partners[index]
-            partner.cancelPulse()
-            if not partner._on:
+            if not (partner._on or partner.uncertain):
                 continue
+            old = partner._on
             driven = partner._drive(False, peer, command)
             if isinstance(driven, Deferred):
                 return driven.addCallback(
-                    self._partnerOff, partner, index, peer, command
+                    self._partnerOff, partner, old, index, peer, command
                 )
-            partner._notify(True, False)
+            partner._partnerSwitchedOff(old)
         return None
 
     def _partnerOff(
-        self, state: bool, partner: RelayState, index: int, peer: str, command: str
+        self,
+        state: bool,
+        partner: RelayState,
+        old: bool,
+        index: int,
+        peer: str,
+        command: str,
     ) -> Any:
         """
         A partner was switched off asynchronously: tell its listeners and go
         on with the next partners.
         """
-        partner._notify(True, False)
+        partner._partnerSwitchedOff(old)
         return self._partnersOff(index + 1, peer, command)
+
+    def _partnerSwitchedOff(self, old: bool) -> None:
+        """
+        An interlock switched this relay off: its pulse is over; tell the
+        listeners.
+        """
+        self.cancelPulse()
+        self._commandedOff = False
+        self._notify(old, False)
 
     def _drive(self, new: bool, peer: str, command: str) -> Any:
         """
@@ -281,6 +313,7 @@ class RelayState:
         The driver switched the relay: record and log it.
         """
         self._on = new
+        self.uncertain = False
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.name,
@@ -295,10 +328,13 @@ class RelayState:
         self, failure: Failure, old: bool, new: bool, peer: str, command: str
     ) -> HardwareFailure:
         """
-        The driver failed: log it with its cause.
+        The driver failed: log it with its cause.  The relay may or may not
+        have switched: it is reported as it was, and an interlock partner
+        switching on drives it off all the same.
 
         @return: The L{HardwareFailure} to raise.
         """
+        self.uncertain = True
         self.log.failure(
             "relay {relay}: hardware failure switching {new} "
             "(requested by {peer}: {command}); state stays {old}",

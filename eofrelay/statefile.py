@@ -118,7 +118,10 @@ class StateFile:
         """
         Read the recorded states.  A missing, empty or corrupt file is
         reported in the log and read as no states (every relay off).
+        Temporary files left by a write that a crash interrupted are
+        removed.
         """
+        self._removeLeftovers()
         try:
             with open(self.path, "rb") as file:
                 content = file.read()
@@ -147,6 +150,27 @@ class StateFile:
             return {}
         self._written = states
         return states
+
+    def _removeLeftovers(self) -> None:
+        """
+        Remove the temporary files of writes that never finished.
+        """
+        directory = os.path.dirname(os.path.abspath(self.path))
+        prefix = f".{os.path.basename(self.path)}."
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    continue
+                self.log.info(
+                    "removed {name}, left by an interrupted write of the state file",
+                    name=name,
+                )
 
     def save(self, states: Mapping[str, bool]) -> None:
         """

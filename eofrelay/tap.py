@@ -5,6 +5,7 @@ C{twistd eofrelay}: its options, and the service built from them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import NamedTuple, Optional
 
@@ -249,6 +250,13 @@ class Options(usage.Options):
             if self[option] not in choices:
                 raise usage.UsageError(
                     f"--{option} {self[option]!r}: choose one of {', '.join(choices)}"
+                )
+        if self["state-file"]:
+            directory = os.path.dirname(os.path.abspath(self["state-file"]))
+            if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+                raise usage.UsageError(
+                    f"--state-file {self['state-file']}: directory {directory} "
+                    "does not exist or is not writable"
                 )
         if self["power-on"] == "restore" and not self["state-file"]:
             raise usage.UsageError("--power-on restore needs --state-file")

@@ -421,6 +421,20 @@ class FlowControlTests(SynchronousTestCase):
         self.assertEqual(replies(transport), [b"success"] * 10)
         self.assertEqual(relay.history, [True, False] * 5)
 
+    def test_immediateRepliesBounded(self) -> None:
+        """
+        Replies that are ready at once but wait behind a slow one count
+        towards C{MAX_PENDING} too.
+        """
+        relay = MemoryRelay("a", asynchronous=True)
+        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
+        protocol.MAX_PENDING = 8
+        protocol.dataReceived(b"on<EOF>" + b"ping<EOF>" * 100)
+        self.assertEqual(transport.producerState, "paused")
+        self.assertEqual(len(protocol._pending), 8)
+        relay.pending.pop(0)[0].callback(None)
+        self.assertEqual(replies(transport), [b"success"] + [b"pong"] * 100)
+
     def test_closeUnregisters(self) -> None:
         """
         Closing the connection unregisters the protocol as producer first,

@@ -63,9 +63,11 @@ class PulseTests(SynchronousTestCase):
             for connection in (self.protocol, self.other):
                 self.protocol.dataReceived(b"pulse 100<EOF>")
                 connection.dataReceived(command + b"<EOF>")
-                self.clock.advance(1)
-                self.assertEqual(self.factory.relay().isOn, final, command)
                 self.assertFalse(self.factory.relay().pulsing)
+                del self.a.history[:]
+                self.clock.advance(1)
+                self.assertEqual(self.a.history, [], command)
+                self.assertEqual(self.factory.relay().isOn, final, command)
                 self.factory.relay().switch(False)
 
     def test_notCancelledByOthers(self) -> None:
@@ -134,6 +136,48 @@ class PulseTests(SynchronousTestCase):
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
         self.protocol.dataReceived(b"status<EOF>")
         self.assertEqual(replies(self.transport), [b"success", b"on"])
+
+    def test_hugeDuration(self) -> None:
+        """
+        Durations with thousands of digits are refused as bad arguments.
+        """
+        factory = RelayFactory([MemoryRelay("a")], maxLine=10_000, clock=self.clock)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"pulse " + b"9" * 5000 + b"<EOF>pulse 000000001<EOF>")
+        self.assertEqual(replies(transport), [commands.BAD_ARGUMENT] * 2)
+
+    def test_commandedState(self) -> None:
+        """
+        The commanded state (what the state file records) of a pulsing
+        relay is off; so is it when the pulse's switch-off failed.
+        """
+        relay = self.factory.relay()
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.assertEqual((relay.isOn, relay.commanded), (True, False))
+        self.a.failWith = OSError("stuck")
+        self.clock.advance(0.1)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.assertEqual((relay.isOn, relay.commanded), (True, False))
+        self.a.failWith = None
+        self.protocol.dataReceived(b"on<EOF>")
+        self.assertEqual((relay.isOn, relay.commanded), (True, True))
+
+    def test_commandedStateWhileQueued(self) -> None:
+        """
+        A command that ends a pulse but waits behind a slow switch leaves
+        the commanded state off until it runs.
+        """
+        relay = MemoryRelay("a", asynchronous=True)
+        factory = RelayFactory([relay], clock=self.clock)
+        protocol, _ = connect(factory)
+        protocol.dataReceived(b"pulse 100<EOF>")
+        relay.pending.pop(0)[0].callback(None)
+        protocol.dataReceived(b"toggle<EOF>on<EOF>")
+        state = factory.relay()
+        self.assertEqual((state.isOn, state.commanded), (True, False))
+        relay.pending.pop(0)[0].callback(None)
+        relay.pending.pop(0)[0].callback(None)
+        self.assertEqual((state.isOn, state.commanded), (True, True))
 
     def test_asynchronousDriver(self) -> None:
         """
@@ -213,6 +257,16 @@ class WatchTests(SynchronousTestCase):
         self.assertTrue(watcherTransport.disconnected)
         self.assertEqual(self.factory.watchers, set())
         self.assertEqual(replies(otherTransport), [b"success"])
+
+    def test_noEventsAfterBye(self) -> None:
+        """
+        A watcher that quit gets no event after C{bye}.
+        """
+        watcher, transport = connect(self.factory)
+        other, _ = connect(self.factory, port=40001)
+        watcher.dataReceived(b"watch<EOF>quit<EOF>")
+        other.dataReceived(b"on<EOF>")
+        self.assertEqual(replies(transport), [b"success", b"bye"])
 
     def test_watchArguments(self) -> None:
         """
@@ -301,6 +355,37 @@ class InterlockTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertEqual(self.up.history, [True, False])
         self.assertEqual(self.down.history, [True, False, True])
+
+    def test_uncertainPartnerDrivenOff(self) -> None:
+        """
+        A partner whose last switch failed (its real state is unknown) is
+        driven off before the other relay switches on.
+        """
+        self.up.failWith = OSError("timeout")
+        self.protocol.dataReceived(b"on up<EOF>")
+        self.up.failWith = None
+        self.protocol.dataReceived(b"on down<EOF>")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.assertEqual(self.up.history, [False])
+        self.assertEqual(self.down.history, [True])
+        self.assertEqual(
+            replies(self.transport), [b"error: hardware failure", b"success"]
+        )
+
+    def test_partnerPulseKeptOnFailure(self) -> None:
+        """
+        When a pulsing partner cannot be switched off, its pulse stays
+        pending, so it is still switched off at the end of it.
+        """
+        self.protocol.dataReceived(b"pulse up 100<EOF>")
+        self.up.failWith = OSError("stuck")
+        self.protocol.dataReceived(b"on down<EOF>")
+        self.assertTrue(self.factory.relay("up").pulsing)
+        self.up.failWith = None
+        self.clock.advance(0.1)
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.assertEqual(self.up.history, [True, False])
+        self.assertEqual(self.down.history, [])
 
     def test_onAllRefused(self) -> None:
         """

@@ -88,15 +88,17 @@ class ExitPolicyTests(TestCase):
 
     def test_keep(self) -> None:
         """
-        With C{keep}, relays stay as they are but a pending pulse ends now,
-        switching its relay off; the state file says so.
+        With C{keep}, relays stay as they are, and their pins keep driving
+        them, but a pending pulse ends now, switching its relay off; the
+        state file says so.
         """
         service, pins, clock, path = self.build("keep")
         self.successResultOf(service.stopService())
         self.assertEqual(pins.history[-1], (6, False))
         self.assertEqual([r.isOn for r in service.factory.relays], [True, False, False])
         self.assertEqual(clock.getDelayedCalls(), [])
-        self.assertTrue(pins.released)
+        self.assertFalse(pins.released)
+        self.assertEqual(pins.levels, {5: True, 6: False, 7: False})
         self.assertEqual(StateFile(path).load(), {"a": True, "b": False, "c": False})
 
     def test_badPolicy(self) -> None:

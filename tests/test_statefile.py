@@ -106,6 +106,19 @@ class StateFileTests(SynchronousTestCase):
             os.listdir(os.path.dirname(self.path)), [os.path.basename(self.path)]
         )
 
+    def test_leftoversRemoved(self) -> None:
+        """
+        Loading removes temporary files that an interrupted write left, and
+        nothing else.
+        """
+        directory = os.path.dirname(self.path)
+        name = os.path.basename(self.path)
+        for leftover in (f".{name}.abc.tmp", "other.tmp", f".{name}.x"):
+            with open(os.path.join(directory, leftover), "wb"):
+                pass
+        StateFile(self.path).load()
+        self.assertEqual(sorted(os.listdir(directory)), [f".{name}.x", "other.tmp"])
+
     def test_fsyncs(self) -> None:
         """
         The temporary file and the directory are fsynced, the file before

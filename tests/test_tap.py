@@ -270,8 +270,11 @@ class RelayPolicyOptionsTests(SynchronousTestCase):
         error = self.assertRaises(UsageError, parse, "--power-on", "restore")
         self.assertIn("--state-file", str(error))
         self.assertEqual(
-            parse("--power-on", "restore", "--state-file", "/x")["power-on"], "restore"
+            parse("--power-on", "restore", "--state-file", "/tmp/x")["power-on"],
+            "restore",
         )
+        error = self.assertRaises(UsageError, parse, "--state-file", "/nonexistent/x")
+        self.assertIn("/nonexistent", str(error))
         self.assertRaises(
             UsageError,
             parse,
