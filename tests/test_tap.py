@@ -344,3 +344,72 @@ class PowerOnTests(SynchronousTestCase):
         """
         service = self.build("--state-file", self.mktemp(), "--power-on", "restore")
         self.assertEqual([r.isOn for r in service.factory.relays], [False])
+
+
+class ProtectionOptionsTests(SynchronousTestCase):
+    """
+    C{--idle-timeout}, C{--max-connections}, C{--token-file}, C{--allow}.
+    """
+
+    def test_defaults(self) -> None:
+        """
+        By default: 600 s idle timeout, 1024 connections, no token, anyone.
+        """
+        options = parse()
+        self.assertEqual(
+            (
+                options["idle-timeout"],
+                options["max-connections"],
+                options["token"],
+                options["allow"],
+            ),
+            (600, 1024, None, []),
+        )
+
+    def test_values(self) -> None:
+        """
+        The options reach the factory.
+        """
+        import os
+
+        token = self.mktemp()
+        with open(token, "w") as file:
+            file.write("abc123\n")
+        os.chmod(token, 0o600)
+        service = makeService(
+            parse(
+                "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1",
+                "--idle-timeout", "0", "--max-connections", "5",
+                "--token-file", token, "--allow", "10.0.0.0/8", "--allow", "::1",
+            )
+        )  # fmt: skip
+        factory = service.factory
+        self.assertEqual(
+            (factory.idleTimeout, factory.maxConnections, factory.token),
+            (0, 5, b"abc123"),
+        )
+        self.assertEqual(
+            [str(n) for n in factory.allow or []], ["10.0.0.0/8", "::1/128"]
+        )
+
+    def test_refused(self) -> None:
+        """
+        Bad values are refused at option parsing, with a message that names
+        the option or the file.
+        """
+        import os
+
+        readable = self.mktemp()
+        with open(readable, "w") as file:
+            file.write("abc")
+        os.chmod(readable, 0o644)
+        for arguments, text in (
+            (["--idle-timeout", "-1"], "--idle-timeout"),
+            (["--max-connections", "0"], "--max-connections"),
+            (["--allow", "10.0.0.0/40"], "--allow"),
+            (["--allow", "somehost"], "--allow"),
+            (["--token-file", readable], "readable by every user"),
+            (["--token-file", readable + ".missing"], "cannot read"),
+        ):
+            error = self.assertRaises(UsageError, parse, *arguments)
+            self.assertIn(text, str(error))

@@ -1,0 +1,117 @@
+"""
+TLS through C{--listen ssl:...}, with a key and certificate the test makes.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from twisted.internet import reactor, ssl
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import SSL4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from eofrelay.factory import RelayFactory
+from eofrelay.tap import Options
+from eofrelay.testing import MemoryRelay
+
+
+def selfSignedCertificate(name: str) -> tuple[bytes, bytes]:
+    """
+    A new self-signed certificate for C{name} and its key, in PEM.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    keyPEM = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), keyPEM
+
+
+class Replies(Protocol):
+    """
+    Collects C{count} replies.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.data = b""
+        self.done: Deferred[bytes] = Deferred()
+        self.lost: Deferred[None] = Deferred()
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.lost.callback(None)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+        if self.data.count(b"<EOF>") >= self.count and not self.done.called:
+            self.done.callback(self.data)
+
+
+class TLSTests(TestCase):
+    """
+    The protocol over TLS.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def test_sslListen(self):  # type: ignore[no-untyped-def]
+        """
+        A C{--listen ssl:...} description with a key and certificate serves
+        the protocol to a client that verifies the certificate.
+        """
+        certificatePEM, keyPEM = selfSignedCertificate("localhost")
+        pem = self.mktemp()
+        with open(pem, "wb") as file:
+            file.write(keyPEM + certificatePEM)
+        options = Options()
+        options.parseOptions(
+            [
+                "--gpio",
+                "memory",
+                "--listen",
+                f"ssl:0:interface=127.0.0.1:privateKey={pem}",
+            ]
+        )
+        [endpoint] = options["endpoints"]
+        relay = MemoryRelay("a")
+        port = yield endpoint.listen(RelayFactory([relay], clock=Clock()))
+        self.addCleanup(port.stopListening)
+        trust = ssl.Certificate.loadPEM(certificatePEM)
+        client = SSL4ClientEndpoint(
+            reactor,
+            "127.0.0.1",
+            port.getHost().port,
+            ssl.optionsForClientTLS("localhost", trustRoot=trust),
+        )
+        replies = Replies(2)
+        yield connectProtocol(client, replies)
+        replies.transport.write(b"on<EOF>status<EOF>")  # type: ignore[union-attr]
+        self.assertEqual((yield replies.done), b"success<EOF>on<EOF>")
+        self.assertEqual(relay.history, [True])
+        replies.transport.loseConnection()  # type: ignore[union-attr]
+        yield replies.lost
