@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
 from twisted.internet.defer import Deferred, DeferredList, gatherResults
-from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
+from twisted.internet.interfaces import IAddress, IDelayedCall, IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
@@ -102,12 +102,15 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     @ivar authenticated: Whether commands are unlocked.
     @cvar MAX_PENDING: How many replies may wait for their relays before
         reading pauses.
+    @cvar LINGER: How long, in seconds, a connection the server closes
+        waits for the peer to close its side too.
     """
 
     factory: RelayFactory
     log = Logger()
     peer = ""
     MAX_PENDING = 64
+    LINGER = 10.0
 
     authenticated = True
 
@@ -116,6 +119,9 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _connected = False
     _writesBlocked = False
     _repliesBlocked = False
+    _disconnecting = False
+    _readClosed = False
+    _linger: Optional[IDelayedCall] = None
 
     def connectionMade(self) -> None:
         """
@@ -143,6 +149,8 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.factory.connections.discard(self)
         self.factory.watchers.discard(self)
         self.setTimeout(None)
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
 
     # Framing events
 
@@ -201,14 +209,20 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         The peer half-closed: send the pending replies, then close.
         """
+        self._readClosed = True
+        if self._disconnecting:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+            return
         self.stopReceiving()
         self._closeWhenReplied()
 
     def writeConnectionLost(self) -> None:
         """
-        Nothing more can be written: close.
+        Nothing more can be written: close, unless this is the server's own
+        half-close in L{disconnect}, which waits for the peer.
         """
-        self.disconnect()
+        if not self._disconnecting:
+            self.disconnect()
 
     # Flow control (IPushProducer, called by the transport)
 
@@ -243,12 +257,33 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     def disconnect(self) -> None:
         """
         Close the connection once the transport has written everything
-        already sent, reading nothing more.
+        already sent, acting on nothing more the peer sends.
+
+        Where the transport can half-close, the server sends its FIN and
+        then reads and discards what the peer still sends until the peer
+        closes too, for at most L{LINGER} seconds.  Closing outright with
+        unread data would make the kernel send a reset, and a reset can
+        destroy replies the peer has not read yet (C{bye}, C{error: line
+        too long}).
         """
+        if self._disconnecting:
+            return
+        self._disconnecting = True
         self.stopReceiving()
         self.factory.watchers.discard(self)
-        self.transport.unregisterProducer()  # type: ignore[union-attr]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.setTimeout(None)
+        transport = self.transport
+        transport.unregisterProducer()  # type: ignore[union-attr]
+        loseWriteConnection = getattr(transport, "loseWriteConnection", None)
+        if loseWriteConnection is None or self._readClosed:
+            transport.loseConnection()  # type: ignore[union-attr]
+            return
+        self.resumeReceiving()
+        self._linger = self.factory.clock.callLater(
+            self.LINGER,
+            transport.abortConnection,  # type: ignore[union-attr]
+        )
+        loseWriteConnection()
 
     # Events
 

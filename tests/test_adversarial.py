@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from eofrelay.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
+from tests.sockets import closed, listen
 
 TIMEOUT = 10.0
 
@@ -63,9 +64,7 @@ class AdversarialTests(TestCase):
         self.port = self.listen(self.factory)
 
     def listen(self, factory: RelayFactory) -> int:
-        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
-        self.addCleanup(listening.stopListening)
-        return int(listening.getHost().port)  # type: ignore[attr-defined]
+        return listen(self, factory)
 
     @inlineCallbacks
     def assertServed(self, states: bytes = b"a=off b=off"):  # type: ignore[no-untyped-def]
@@ -84,6 +83,34 @@ class AdversarialTests(TestCase):
         reply = yield deferToThread(exchange, self.port, b"on b<EOF>" + b"x" * 2**20)
         self.assertEqual(reply, b"success<EOF>error: line too long<EOF>")
         yield self.assertServed(b"a=off b=on")
+
+    @inlineCallbacks
+    def test_closingReplyNotDestroyed(self):  # type: ignore[no-untyped-def]
+        """
+        When the server closes after C{bye} or C{error: line too long}
+        while the client is still sending, the client still reads that
+        reply and a clean end of stream, not a reset.
+        """
+
+        def strict(data: bytes) -> bytes:
+            client = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+            try:
+                client.sendall(data)
+                chunks = []
+                while True:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return b"".join(chunks)
+                    chunks.append(chunk)
+            finally:
+                client.close()
+
+        for _ in range(5):
+            reply = yield deferToThread(strict, b"quit<EOF>" + b"ping<EOF>" * 20_000)
+            self.assertEqual(reply, b"bye<EOF>")
+            reply = yield deferToThread(strict, b"x" * 300_000)
+            self.assertEqual(reply, b"error: line too long<EOF>")
+        yield self.assertServed()
 
     @inlineCallbacks
     def test_longMessages(self):  # type: ignore[no-untyped-def]
@@ -186,10 +213,7 @@ class AdversarialTests(TestCase):
         refused, reply = yield deferToThread(flood)
         self.assertEqual(refused, [b"error: too many connections<EOF>"] * 30)
         self.assertEqual(reply, b"success<EOF>")
-        for _ in range(200):
-            if len(self.factory.connections) == 0:
-                break
-            yield deferLater(reactor, 0, lambda: None)
+        yield closed(self.factory)
         yield self.assertServed(b"a=on b=off")
 
     @inlineCallbacks

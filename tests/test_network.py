@@ -20,6 +20,7 @@ from twisted.trial.unittest import TestCase
 
 from eofrelay.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
+from tests.sockets import listen
 
 T = TypeVar("T")
 TIMEOUT = 10.0
@@ -93,9 +94,7 @@ class NetworkTests(TestCase):
         self.port = self.listen(self.factory)
 
     def listen(self, factory: RelayFactory) -> int:
-        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
-        self.addCleanup(listening.stopListening)
-        return int(listening.getHost().port)  # type: ignore[attr-defined]
+        return listen(self, factory)
 
     def inThread(self, function: Callable[..., T], *args: object) -> Deferred[T]:
         return deferToThread(function, *args)
@@ -226,9 +225,7 @@ class SlowWatcherTests(TestCase):
         from twisted.internet.task import deferLater
 
         factory = RelayFactory([MemoryRelay("a")], clock=Clock())
-        listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
-        self.addCleanup(listening.stopListening)
-        port = listening.getHost().port  # type: ignore[attr-defined]
+        port = listen(self, factory)
         watcher = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.addCleanup(watcher.close)
         watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

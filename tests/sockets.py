@@ -1,0 +1,44 @@
+"""
+Helpers for tests that listen on real sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from eofrelay.factory import RelayFactory
+
+
+@inlineCallbacks
+def closed(
+    factory: RelayFactory, turns: int = 10_000
+) -> Generator[Deferred[None], None, None]:
+    """
+    Wait, for at most C{turns} turns of the reactor, until every connection
+    of C{factory} is closed (the peer's close reaches the server one turn
+    after the peer made it).
+    """
+    for _ in range(turns):
+        if not factory.connections:
+            return
+        yield deferLater(reactor, 0, lambda: None)
+    raise AssertionError(f"connections still open: {factory.connections}")
+
+
+def listen(test: TestCase, factory: RelayFactory) -> int:
+    """
+    Listen with C{factory} on 127.0.0.1, a free port, until the end of
+    C{test}, when the listening port is closed and its connections are
+    waited for.
+
+    @return: The port number.
+    """
+    listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    test.addCleanup(listening.stopListening)
+    test.addCleanup(closed, factory)
+    return int(listening.getHost().port)  # type: ignore[attr-defined]
