@@ -1,0 +1,170 @@
+# -*- test-case-name: tests.test_cli -*-
+"""
+C{eofrelay-cli}: one command to an eofrelay server from a shell.
+
+Exit status: 0 when the command succeeded, 1 for an error reply (or a
+reply the command does not expect), 2 when the server cannot be reached or
+does not answer in time.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import react
+from twisted.python import usage
+
+from eofrelay import commands
+from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
+
+#: The commands, with the reply that means success (C{None}: any reply).
+COMMANDS: dict[str, Optional[tuple[bytes, ...]]] = {
+    "on": (commands.SUCCESS,),
+    "off": (commands.SUCCESS,),
+    "toggle": (commands.SUCCESS,),
+    "pulse": (commands.SUCCESS,),
+    "status": (commands.ON, commands.OFF),
+    "relays": None,
+    "ping": (commands.PONG,),
+    "help": None,
+    "watch": (commands.SUCCESS,),
+}
+
+
+class Options(usage.Options):
+    """
+    The options of C{eofrelay-cli}.
+    """
+
+    synopsis = "eofrelay-cli [options] COMMAND [RELAY] [ARG]"
+    longdesc = (
+        "Send one command to an eofrelay server and print its reply. "
+        f"COMMAND is one of: {' '.join(COMMANDS)}. 'watch' prints events "
+        "until interrupted. Exit status: 0 success, 1 error reply, 2 no "
+        "connection or no reply in time."
+    )
+    optParameters = [
+        ["host", None, "localhost", "server host"],
+        ["port", "p", "1100", "server TCP port"],
+        [
+            "connect",
+            "c",
+            None,
+            "Twisted client endpoint instead of --host/--port, e.g. "
+            "tls:pi.lan:1100 or unix:/run/eofrelay.sock",
+        ],
+        ["token-file", None, None, "send 'auth' with the token in this file first"],
+        ["timeout", "t", "10", "seconds to wait for the connection and the reply"],
+    ]
+
+    def parseArgs(self, command: str, *arguments: str) -> None:  # type: ignore[override]
+        command = command.lower()
+        if command not in COMMANDS:
+            raise usage.UsageError(f"unknown command {command!r}")
+        limit = (
+            2
+            if command == "pulse"
+            else 0
+            if command in ("relays", "ping", "help", "watch")
+            else 1
+        )
+        if len(arguments) > limit or (command == "pulse" and not arguments):
+            raise usage.UsageError(f"wrong number of arguments for {command!r}")
+        self["command"] = command
+        self["arguments"] = arguments
+
+    def postOptions(self) -> None:
+        try:
+            self["timeout"] = float(self["timeout"])
+            port = int(self["port"])
+        except ValueError:
+            raise usage.UsageError("--timeout and --port must be numbers") from None
+        if self["connect"] is None:
+            self["connect"] = f"tcp:{self['host']}:{port}"
+        self["token"] = None
+        if self["token-file"]:
+            try:
+                with open(self["token-file"]) as file:
+                    self["token"] = file.read().strip()
+            except OSError as error:
+                raise usage.UsageError(
+                    f"cannot read {self['token-file']}: {error.strerror}"
+                ) from None
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"eofrelay-cli: {message}", file=sys.stderr)
+    return status
+
+
+async def _watch(client: RelayClient) -> int:
+    def show(name: str, on: bool) -> None:
+        print(f"{name} {'on' if on else 'off'}", flush=True)
+
+    await client.watch(show)
+    await client.protocol.closed
+    return 0
+
+
+async def main(reactor: Any, options: Options) -> int:
+    """
+    Connect, send the command, print the reply.
+
+    @return: The exit status.
+    """
+    clock: IReactorTime = reactor
+    timeout = options["timeout"]
+    where = options["connect"]
+    try:
+        connecting = connect(reactor, where, options["token"])
+        client = await connecting.addTimeout(timeout, clock)
+    except TimeoutError:
+        return _fail(f"no connection to {where} within {timeout:g} s", 2)
+    except RelayError as error:
+        return _fail(error.reply, 1)
+    except (ConnectError, DNSLookupError, ConnectionLost, OSError) as error:
+        return _fail(f"cannot connect to {where}: {error}", 2)
+    command = options["command"]
+    try:
+        if command == "watch":
+            return await _watch(client)
+        message = " ".join((command, *options["arguments"]))
+        replying: Deferred[bytes] = client.protocol.send(message)
+        reply = await replying.addTimeout(timeout, clock)
+    except TimeoutError:
+        return _fail(f"no reply from {where} within {timeout:g} s", 2)
+    except RelayError as error:
+        print(error.reply, file=sys.stderr)
+        return 1
+    except ConnectionLost as error:
+        return _fail(f"connection to {where} lost: {error}", 2)
+    finally:
+        client.disconnect()
+    text = reply.decode("ascii", "replace")
+    expected = COMMANDS[command]
+    if expected is not None and reply not in expected:
+        print(text, file=sys.stderr)
+        return 1
+    print(text)
+    return 0
+
+
+def run(argv: Optional[list[str]] = None) -> None:
+    """
+    The C{eofrelay-cli} console script.
+    """
+    options = Options()
+    try:
+        options.parseOptions(sys.argv[1:] if argv is None else argv)
+    except usage.UsageError as error:
+        print(f"{options.synopsis}\neofrelay-cli: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    react(lambda reactor: Deferred.fromCoroutine(main(reactor, options)))
+
+
+if __name__ == "__main__":
+    run()

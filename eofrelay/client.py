@@ -1,0 +1,337 @@
+# -*- test-case-name: tests.test_client -*-
+"""
+A Twisted client for eofrelay (and for the article's servers, for C{on}
+and C{off}).
+
+    client = yield connect(reactor, "tcp:raspberrypi.local:1100")
+    yield client.on("pump")
+    print((yield client.relays()))
+
+Every command returns a L{Deferred}; commands may be issued without waiting,
+and each Deferred gets its own reply, in order.  An error reply fails the
+Deferred with the L{RelayError} subclass for it; a lost connection fails
+every pending Deferred with L{ConnectionLost}.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Optional
+
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IReactorCore
+from twisted.python.failure import Failure
+
+from eofrelay import commands
+from eofrelay.framing import EOFReceiver
+
+
+class RelayError(Exception):
+    """
+    The server answered with an error reply.
+
+    @ivar reply: The reply, e.g. C{"error: unknown relay"}.
+    """
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class UnknownCommand(RelayError):
+    """C{error: unknown command}"""
+
+
+class EmptyCommand(RelayError):
+    """C{error: empty command}"""
+
+
+class BadEncoding(RelayError):
+    """C{error: bad encoding}"""
+
+
+class UnknownRelay(RelayError):
+    """C{error: unknown relay}"""
+
+
+class BadArgument(RelayError):
+    """C{error: bad argument}"""
+
+
+class HardwareError(RelayError):
+    """C{error: hardware failure}"""
+
+
+class AuthenticationRequired(RelayError):
+    """C{error: authentication required}"""
+
+
+class AuthenticationFailed(RelayError):
+    """C{error: authentication failed}"""
+
+
+class LineTooLong(RelayError):
+    """C{error: line too long}"""
+
+
+class TooManyConnections(RelayError):
+    """C{error: too many connections}"""
+
+
+class UnexpectedReply(RelayError):
+    """
+    A reply that is neither an error nor what the command expects (for
+    example the other article server's C{unrecognized command}).
+    """
+
+
+class ConnectionLost(Exception):
+    """
+    The connection was lost before the reply arrived.
+    """
+
+
+#: The exception for each error reply.
+ERRORS: dict[bytes, type[RelayError]] = {
+    commands.UNKNOWN_COMMAND: UnknownCommand,
+    commands.EMPTY_COMMAND: EmptyCommand,
+    commands.BAD_ENCODING: BadEncoding,
+    commands.UNKNOWN_RELAY: UnknownRelay,
+    commands.BAD_ARGUMENT: BadArgument,
+    commands.HARDWARE_FAILURE: HardwareError,
+    commands.AUTHENTICATION_REQUIRED: AuthenticationRequired,
+    commands.AUTHENTICATION_FAILED: AuthenticationFailed,
+    commands.LINE_TOO_LONG: LineTooLong,
+    commands.TOO_MANY_CONNECTIONS: TooManyConnections,
+}
+
+_CONNECTION_DONE = Failure(ConnectionDone())
+
+#: Called with a relay's name and its new state for each C{event:}.
+EventCallback = Callable[[str, bool], None]
+
+
+def errorFor(reply: bytes) -> RelayError:
+    """
+    The exception for an error reply.
+    """
+    return ERRORS.get(reply, RelayError)(reply.decode("ascii", "replace"))
+
+
+class RelayClientProtocol(EOFReceiver):
+    """
+    The client side of the protocol: sends messages, matches each reply to
+    the oldest message still waiting, hands C{event:} messages to
+    L{eventReceived}.
+
+    @ivar eventReceived: Called for each event, or C{None}.
+    """
+
+    MAX_LENGTH = 65536
+
+    def __init__(self) -> None:
+        self._waiting: deque[Deferred[bytes]] = deque()
+        self.eventReceived: Optional[EventCallback] = None
+        self.closed: Deferred[None] = Deferred()
+
+    def send(self, message: str) -> Deferred[bytes]:
+        """
+        Send one message.
+
+        @return: A Deferred firing with the reply (without delimiter), or
+            failing with the L{RelayError} for an error reply.
+        """
+        waiting: Deferred[bytes] = Deferred()
+        if self.transport is None or not self.connected:
+            waiting.errback(ConnectionLost("not connected"))
+            return waiting
+        self._waiting.append(waiting)
+        self.transport.write(message.encode("ascii") + self.delimiter)
+        return waiting
+
+    def lineReceived(self, line: bytes) -> None:
+        """
+        Deliver a reply or an event.
+        """
+        if line.startswith(b"event: "):
+            words = line.split()
+            if self.eventReceived is not None and len(words) == 3:
+                self.eventReceived(words[1].decode("ascii"), words[2] == b"on")
+            return
+        if not self._waiting:
+            return
+        waiting = self._waiting.popleft()
+        if line.startswith(b"error: "):
+            waiting.errback(errorFor(line))
+        else:
+            waiting.callback(line)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        """
+        A reply too long to be one: give up on this connection.
+        """
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:  # type: ignore[override]
+        """
+        Fail every command still waiting for its reply.
+        """
+        self.connected = False
+        waiting, self._waiting = self._waiting, deque()
+        for each in waiting:
+            each.errback(ConnectionLost(reason.getErrorMessage()))
+        self.closed.callback(None)
+
+
+def _expect(expected: bytes) -> Callable[[bytes], None]:
+    def check(reply: bytes) -> None:
+        if reply != expected:
+            raise UnexpectedReply(reply.decode("ascii", "replace"))
+
+    return check
+
+
+def _state(reply: bytes) -> bool:
+    if reply not in (commands.ON, commands.OFF):
+        raise UnexpectedReply(reply.decode("ascii", "replace"))
+    return reply == commands.ON
+
+
+def _relays(reply: bytes) -> dict[str, bool]:
+    states = {}
+    for word in reply.decode("ascii").split():
+        name, _, state = word.partition("=")
+        if state not in ("on", "off"):
+            raise UnexpectedReply(reply.decode("ascii", "replace"))
+        states[name] = state == "on"
+    return states
+
+
+def _words(*words: Optional[str]) -> str:
+    return " ".join(word for word in words if word is not None)
+
+
+class RelayClient:
+    """
+    A connection to an eofrelay server, one method per command.
+
+    @ivar protocol: The L{RelayClientProtocol} underneath.
+    """
+
+    def __init__(self, protocol: RelayClientProtocol) -> None:
+        self.protocol = protocol
+
+    def on(self, relay: Optional[str] = None) -> Deferred[None]:
+        """
+        Switch C{relay} (or the default relay, or C{"all"}) on.
+        """
+        return self.protocol.send(_words("on", relay)).addCallback(
+            _expect(commands.SUCCESS)
+        )
+
+    def off(self, relay: Optional[str] = None) -> Deferred[None]:
+        """
+        Switch C{relay} (or the default relay, or C{"all"}) off.
+        """
+        return self.protocol.send(_words("off", relay)).addCallback(
+            _expect(commands.SUCCESS)
+        )
+
+    def toggle(self, relay: Optional[str] = None) -> Deferred[None]:
+        """
+        Invert C{relay}.
+        """
+        return self.protocol.send(_words("toggle", relay)).addCallback(
+            _expect(commands.SUCCESS)
+        )
+
+    def pulse(self, milliseconds: int, relay: Optional[str] = None) -> Deferred[None]:
+        """
+        Switch C{relay} on now and off after C{milliseconds}.
+        """
+        return self.protocol.send(
+            _words("pulse", relay, str(milliseconds))
+        ).addCallback(_expect(commands.SUCCESS))
+
+    def status(self, relay: Optional[str] = None) -> Deferred[bool]:
+        """
+        Whether C{relay} is on.
+        """
+        return self.protocol.send(_words("status", relay)).addCallback(_state)
+
+    def relays(self) -> Deferred[dict[str, bool]]:
+        """
+        Every relay's state, in configured order.
+        """
+        return self.protocol.send("relays").addCallback(_relays)
+
+    def ping(self) -> Deferred[None]:
+        """
+        Check that the server answers.
+        """
+        return self.protocol.send("ping").addCallback(_expect(commands.PONG))
+
+    def auth(self, token: str) -> Deferred[None]:
+        """
+        Unlock the other commands with C{token}.
+        """
+        return self.protocol.send(_words("auth", token)).addCallback(
+            _expect(commands.SUCCESS)
+        )
+
+    def watch(self, callback: EventCallback) -> Deferred[None]:
+        """
+        Call C{callback(name, on)} for every change of any relay from now on.
+        """
+        self.protocol.eventReceived = callback
+        return self.protocol.send("watch").addCallback(_expect(commands.SUCCESS))
+
+    def quit(self) -> Deferred[None]:
+        """
+        Say goodbye; the server closes the connection.
+        """
+        return self.protocol.send("quit").addCallback(_expect(commands.BYE))
+
+    def disconnect(self) -> Deferred[None]:
+        """
+        Close the connection.
+
+        @return: A Deferred firing once it is closed.
+        """
+        if self.protocol.transport is not None:
+            self.protocol.transport.loseConnection()
+        return self.protocol.closed
+
+
+async def _connect(
+    reactor: IReactorCore, description: str, token: Optional[str]
+) -> RelayClient:
+    endpoint = clientFromString(reactor, description)
+    protocol = await connectProtocol(endpoint, RelayClientProtocol())
+    client = RelayClient(protocol)
+    if token is not None:
+        await client.auth(token)
+    return client
+
+
+def connect(
+    reactor: IReactorCore, description: str, token: Optional[str] = None
+) -> Deferred[RelayClient]:
+    """
+    Connect to an eofrelay server.
+
+    @param description: A Twisted client endpoint description, e.g.
+        C{"tcp:raspberrypi.local:1100"} or C{"tls:pi.lan:1100"}.
+    @param token: If given, C{auth} is sent first.
+    @return: A Deferred firing with a L{RelayClient}.
+    """
+    return Deferred.fromCoroutine(_connect(reactor, description, token))
+
+
+if __name__ == "__main__":
+    from eofrelay.cli import run
+
+    run()

@@ -1,0 +1,142 @@
+"""
+Tests for L{eofrelay.client} against a real eofrelay server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import reactor
+from twisted.internet.defer import gatherResults, inlineCallbacks
+from twisted.internet.task import Clock
+from twisted.trial.unittest import TestCase
+
+from eofrelay import commands
+from eofrelay.client import (
+    ERRORS,
+    AuthenticationFailed,
+    AuthenticationRequired,
+    BadArgument,
+    ConnectionLost,
+    HardwareError,
+    UnknownRelay,
+    connect,
+    errorFor,
+)
+from eofrelay.factory import RelayFactory
+from eofrelay.testing import MemoryRelay
+from tests.sockets import listen
+
+
+class ClientTests(TestCase):
+    """
+    The client API against a listening L{RelayFactory}.
+    """
+
+    timeout = 30
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.a = MemoryRelay("a")
+        self.b = MemoryRelay("b")
+        self.factory = RelayFactory([self.a, self.b], clock=self.clock)
+        self.port = listen(self, self.factory)
+
+    @inlineCallbacks
+    def connected(self, token: str | None = None):  # type: ignore[no-untyped-def]
+        client = yield connect(reactor, f"tcp:127.0.0.1:{self.port}", token)
+        self.addCleanup(client.disconnect)
+        return client
+
+    @inlineCallbacks
+    def test_commands(self):  # type: ignore[no-untyped-def]
+        """
+        Every command returns its parsed result.
+        """
+        client = yield self.connected()
+        self.assertIsNone((yield client.ping()))
+        self.assertIsNone((yield client.on("b")))
+        self.assertEqual((yield client.status("b")), True)
+        self.assertEqual((yield client.status()), False)
+        yield client.toggle()
+        self.assertEqual((yield client.relays()), {"a": True, "b": True})
+        yield client.off("all")
+        yield client.pulse(500, "a")
+        self.assertEqual((yield client.relays()), {"a": True, "b": False})
+        self.clock.advance(0.5)
+        self.assertEqual((yield client.status("a")), False)
+        yield client.quit()
+        yield client.protocol.closed
+
+    @inlineCallbacks
+    def test_errors(self):  # type: ignore[no-untyped-def]
+        """
+        Error replies fail the Deferred with their exception class.
+        """
+        client = yield self.connected()
+        yield self.assertFailure(client.on("nope"), UnknownRelay)
+        yield self.assertFailure(client.pulse(0), BadArgument)
+        self.a.failWith = OSError("stuck")
+        yield self.assertFailure(client.on(), HardwareError)
+        self.flushLoggedErrors(OSError)
+        for reply, exception in ERRORS.items():
+            self.assertIsInstance(errorFor(reply), exception)
+            self.assertTrue(reply.startswith(b"error: "))
+        errorReplies = {
+            value
+            for value in vars(commands).values()
+            if isinstance(value, bytes) and value.startswith(b"error: ")
+        }
+        self.assertEqual(set(ERRORS), errorReplies)
+
+    @inlineCallbacks
+    def test_pipelining(self):  # type: ignore[no-untyped-def]
+        """
+        Commands issued without waiting each get their own reply.
+        """
+        client = yield self.connected()
+        results = yield gatherResults(
+            [client.on("a"), client.status("a"), client.off("a"), client.status("a")]
+        )
+        self.assertEqual(results, [None, True, None, False])
+
+    @inlineCallbacks
+    def test_watch(self):  # type: ignore[no-untyped-def]
+        """
+        C{watch} delivers events to the callback, changes by others too.
+        """
+        watcher = yield self.connected()
+        events: list[tuple[str, bool]] = []
+        yield watcher.watch(lambda name, on: events.append((name, on)))
+        other = yield self.connected()
+        yield other.on("b")
+        yield other.off("b")
+        yield watcher.ping()
+        self.assertEqual(events, [("b", True), ("b", False)])
+
+    @inlineCallbacks
+    def test_auth(self):  # type: ignore[no-untyped-def]
+        """
+        With a token, C{connect} authenticates first; without, commands are
+        refused; a wrong token fails.
+        """
+        self.factory.token = b"sesame"
+        client = yield self.connected("sesame")
+        yield client.on()
+        anonymous = yield self.connected()
+        yield self.assertFailure(anonymous.on(), AuthenticationRequired)
+        yield self.assertFailure(self.connected("wrong"), AuthenticationFailed)
+
+    @inlineCallbacks
+    def test_connectionLost(self):  # type: ignore[no-untyped-def]
+        """
+        A lost connection fails every pending Deferred.
+        """
+        slow = MemoryRelay("slow", asynchronous=True)
+        factory = RelayFactory([slow], clock=Clock())
+        port = listen(self, factory)
+        client = yield connect(reactor, f"tcp:127.0.0.1:{port}")
+        first, second = client.on(), client.ping()
+        for connection in list(factory.connections):
+            connection.transport.abortConnection()
+        yield self.assertFailure(first, ConnectionLost)
+        yield self.assertFailure(second, ConnectionLost)
+        yield self.assertFailure(client.ping(), ConnectionLost)
