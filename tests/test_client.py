@@ -136,7 +136,7 @@ class ClientTests(TestCase):
         client = yield connect(reactor, f"tcp:127.0.0.1:{port}")
         first, second = client.on(), client.ping()
         for connection in list(factory.connections):
-            connection.transport.abortConnection()
+            connection.transport.abortConnection()  # type: ignore[union-attr]
         yield self.assertFailure(first, ConnectionLost)
         yield self.assertFailure(second, ConnectionLost)
         yield self.assertFailure(client.ping(), ConnectionLost)
