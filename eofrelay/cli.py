@@ -163,7 +163,13 @@ def run(argv: Optional[list[str]] = None) -> None:
     except usage.UsageError as error:
         print(f"{options.synopsis}\neofrelay-cli: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    react(lambda reactor: Deferred.fromCoroutine(main(reactor, options)))
+
+    async def exit(reactor: Any) -> None:
+        status = await main(reactor, options)
+        if status:
+            raise SystemExit(status)
+
+    react(lambda reactor: Deferred.fromCoroutine(exit(reactor)))
 
 
 if __name__ == "__main__":

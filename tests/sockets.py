@@ -8,6 +8,7 @@ from collections.abc import Generator
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.protocol import Factory
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
@@ -30,7 +31,7 @@ def closed(
     raise AssertionError(f"connections still open: {factory.connections}")
 
 
-def listen(test: TestCase, factory: RelayFactory) -> int:
+def listen(test: TestCase, factory: Factory) -> int:  # type: ignore[type-arg]
     """
     Listen with C{factory} on 127.0.0.1, a free port, until the end of
     C{test}, when the listening port is closed and its connections are
@@ -40,5 +41,6 @@ def listen(test: TestCase, factory: RelayFactory) -> int:
     """
     listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
     test.addCleanup(listening.stopListening)
-    test.addCleanup(closed, factory)
+    if isinstance(factory, RelayFactory):
+        test.addCleanup(closed, factory)
     return int(listening.getHost().port)  # type: ignore[attr-defined]

@@ -1,0 +1,227 @@
+"""
+Tests for C{eofrelay-cli}, run as a real process against servers on
+127.0.0.1: eofrelay, a server that never answers, and a
+one-command-per-connection server written the way the article's
+SocketServer example is.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import socketserver
+import sys
+import threading
+from pathlib import Path
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.protocol import ProcessProtocol, Protocol, ServerFactory
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from eofrelay.cli import Options
+from eofrelay.factory import RelayFactory
+from eofrelay.testing import MemoryRelay
+from tests.sockets import listen
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Collect(ProcessProtocol):
+    """
+    Collects a process's output; C{ended} fires with (status, out, err).
+    """
+
+    def __init__(self) -> None:
+        self.out = b""
+        self.err = b""
+        self.ended: Deferred[tuple[int, str, str]] = Deferred()
+
+    def outReceived(self, data: bytes) -> None:
+        self.out += data
+
+    def errReceived(self, data: bytes) -> None:
+        self.err += data
+
+    def processEnded(self, reason: Failure) -> None:
+        status = reason.value.exitCode  # type: ignore[union-attr]
+        self.ended.callback((status, self.out.decode(), self.err.decode()))
+
+
+def runCLI(
+    *arguments: str, module: str = "eofrelay.cli"
+) -> Deferred[tuple[int, str, str]]:
+    process = Collect()
+    reactor.spawnProcess(  # type: ignore[attr-defined]
+        process,
+        sys.executable,
+        [sys.executable, "-m", module, *arguments],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        path=str(ROOT),
+    )
+    return process.ended
+
+
+class ArticleHandler(socketserver.BaseRequestHandler):
+    """
+    The article's C{EnhancedTCPHandler}, in Python 3.
+    """
+
+    def handle(self) -> None:
+        received = self.request.recv(1024).strip()
+        if received in (b"on<EOF>", b"off<EOF>"):
+            self.request.sendall(b"success<EOF>")
+        else:
+            self.request.sendall(b"error: unknown command<EOF>")
+
+
+class Silent(Protocol):
+    """
+    Accepts and never answers.
+    """
+
+
+class CLITests(TestCase):
+    """
+    C{eofrelay-cli} as a process.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.relay = MemoryRelay("pump")
+        self.factory = RelayFactory([self.relay, MemoryRelay("door")], clock=Clock())
+        self.port = str(listen(self, self.factory))
+
+    @inlineCallbacks
+    def test_success(self):  # type: ignore[no-untyped-def]
+        """
+        A command that succeeds prints its reply and exits 0.
+        """
+        result = yield runCLI("--host", "127.0.0.1", "--port", self.port, "on", "door")
+        self.assertEqual(result, (0, "success\n", ""))
+        result = yield runCLI("--connect", f"tcp:127.0.0.1:{self.port}", "relays")
+        self.assertEqual(result, (0, "pump=off door=on\n", ""))
+        result = yield runCLI("-p", self.port, "--host", "127.0.0.1", "status", "DOOR")
+        self.assertEqual(result, (0, "on\n", ""))
+
+    @inlineCallbacks
+    def test_pythonDashM(self):  # type: ignore[no-untyped-def]
+        """
+        C{python -m eofrelay.client} is the same tool.
+        """
+        result = yield runCLI(
+            "--host",
+            "127.0.0.1",
+            "--port",
+            self.port,
+            "pulse",
+            "250",
+            module="eofrelay.client",
+        )
+        self.assertEqual(result, (0, "success\n", ""))
+
+    @inlineCallbacks
+    def test_errorReply(self):  # type: ignore[no-untyped-def]
+        """
+        An error reply goes to stderr with exit status 1.
+        """
+        result = yield runCLI("--host", "127.0.0.1", "--port", self.port, "on", "nope")
+        self.assertEqual(result, (1, "", "error: unknown relay\n"))
+
+    @inlineCallbacks
+    def test_token(self):  # type: ignore[no-untyped-def]
+        """
+        With C{--token-file}, the CLI authenticates first.
+        """
+        self.factory.token = b"sesame"
+        token = os.path.abspath(self.mktemp())
+        with open(token, "w") as file:
+            file.write("sesame\n")
+        result = yield runCLI("--host", "127.0.0.1", "--port", self.port, "on")
+        self.assertEqual(result, (1, "", "error: authentication required\n"))
+        result = yield runCLI(
+            "--host", "127.0.0.1", "--port", self.port, "--token-file", token, "on"
+        )
+        self.assertEqual(result, (0, "success\n", ""))
+
+    @inlineCallbacks
+    def test_refused(self):  # type: ignore[no-untyped-def]
+        """
+        A refused connection gives one line on stderr and exit status 2.
+        """
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = str(closed.getsockname()[1])
+        closed.close()
+        status, out, err = yield runCLI("--host", "127.0.0.1", "--port", port, "on")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("cannot connect", err)
+
+    @inlineCallbacks
+    def test_timeout(self):  # type: ignore[no-untyped-def]
+        """
+        A server that does not answer in time gives exit status 2.
+        """
+        port = str(listen(self, ServerFactory.forProtocol(Silent)))
+        status, out, err = yield runCLI(
+            "--host", "127.0.0.1", "--port", port, "--timeout", "0.3", "on"
+        )
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("no reply", err)
+
+    @inlineCallbacks
+    def test_articleServer(self):  # type: ignore[no-untyped-def]
+        """
+        C{on} and C{off} work against the article's one-command server.
+        """
+        server = socketserver.TCPServer(("127.0.0.1", 0), ArticleHandler)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
+        thread.start()
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(10)
+
+        self.addCleanup(stop)
+        port = str(server.server_address[1])
+        for command in ("on", "off"):
+            result = yield runCLI("--host", "127.0.0.1", "--port", port, command)
+            self.assertEqual(result, (0, "success\n", ""))
+        result = yield runCLI("--host", "127.0.0.1", "--port", port, "status")
+        self.assertEqual(result, (1, "", "error: unknown command\n"))
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    The CLI's argument checking.
+    """
+
+    def test_refused(self) -> None:
+        """
+        Unknown commands and wrong argument counts are refused.
+        """
+        from twisted.python.usage import UsageError
+
+        for arguments in (["fly"], ["on", "a", "b"], ["pulse"], ["relays", "x"], []):
+            self.assertRaises(UsageError, Options().parseOptions, arguments)
+
+    def test_endpoint(self) -> None:
+        """
+        C{--host}/C{--port} make a TCP endpoint; C{--connect} replaces it.
+        """
+        options = Options()
+        options.parseOptions(["--host", "pi", "-p", "99", "pulse", "a", "5"])
+        self.assertEqual(
+            (options["connect"], options["command"], options["arguments"]),
+            ("tcp:pi:99", "pulse", ("a", "5")),
+        )
+        options = Options()
+        options.parseOptions(["-c", "unix:/s", "ping"])
+        self.assertEqual(options["connect"], "unix:/s")
