@@ -8,7 +8,7 @@ from collections.abc import Generator
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
@@ -31,7 +31,7 @@ def closed(
     raise AssertionError(f"connections still open: {factory.connections}")
 
 
-def listen(test: TestCase, factory: Factory) -> int:  # type: ignore[type-arg]
+def listen(test: TestCase, factory: ServerFactory) -> int:  # type: ignore[type-arg]
     """
     Listen with C{factory} on 127.0.0.1, a free port, until the end of
     C{test}, when the listening port is closed and its connections are

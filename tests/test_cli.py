@@ -166,7 +166,7 @@ class CLITests(TestCase):
         """
         A server that does not answer in time gives exit status 2.
         """
-        port = str(listen(self, ServerFactory.forProtocol(Silent)))
+        port = str(listen(self, ServerFactory.forProtocol(Silent)))  # type: ignore[arg-type]
         status, out, err = yield runCLI(
             "--host", "127.0.0.1", "--port", port, "--timeout", "0.3", "on"
         )
