@@ -6,13 +6,16 @@ The public API for applications that embed eofrelay is listed in
 C{__all__}.
 """
 
+from eofrelay.client import RelayClient, RelayError, connect
 from eofrelay.factory import RelayFactory
 from eofrelay.gpio import GPIOUnavailable, openPins
+from eofrelay.gpio.memory import MemoryPins
 from eofrelay.interfaces import IPins, IRelay
 from eofrelay.pinrelay import PinRelay
 from eofrelay.protocol import RelayProtocol
 from eofrelay.service import RelayService
 from eofrelay.state import HardwareFailure, RelayState
+from eofrelay.statefile import StateFile
 
 __version__ = "0.1.0"
 
@@ -21,11 +24,16 @@ __all__ = [
     "HardwareFailure",
     "IPins",
     "IRelay",
+    "MemoryPins",
     "PinRelay",
+    "RelayClient",
+    "RelayError",
     "RelayFactory",
     "RelayProtocol",
     "RelayService",
     "RelayState",
+    "StateFile",
     "__version__",
+    "connect",
     "openPins",
 ]
