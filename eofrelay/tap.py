@@ -112,8 +112,15 @@ class Options(usage.Options):
             "gpio",
             None,
             "auto",
-            "GPIO backend: auto (RPi.GPIO where it works, else simulated, "
-            "with a warning), rpi or memory (simulated)",
+            "GPIO backend: auto (libgpiod, then RPi.GPIO, where they work, "
+            "else simulated, with a warning), gpiod, rpi or memory (simulated)",
+        ],
+        [
+            "gpio-chip",
+            None,
+            None,
+            "GPIO chip for --gpio gpiod [default: the chip of the Raspberry "
+            "Pi's header, found by its label, or /dev/gpiochip0]",
         ],
         ["max-line", None, "1024", "longest message accepted, in bytes"],
         [
@@ -330,7 +337,7 @@ def makeService(options: Options) -> RelayService:
     stateFile = StateFile(options["state-file"]) if options["state-file"] else None
     initial = powerOnStates(options, stateFile)
     try:
-        pins = openPins(options["gpio"])
+        pins = openPins(options["gpio"], options["gpio-chip"])
         relays = buildRelays(pins, options["relays"], initial)
     except GPIOUnavailable as error:
         raise SystemExit(f"eofrelay: {error}") from None

@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from eofrelay.gpio import GPIOUnavailable, openPins
+from eofrelay.gpio.libgpiod import GpiodPins, findChip
 from eofrelay.gpio.memory import MemoryPins
 from eofrelay.gpio.rpi import RPiGPIOPins, importRPiGPIO
 from eofrelay.interfaces import IPins
@@ -282,3 +283,202 @@ class MemoryPinsTests(SynchronousTestCase):
         pins.setup(17, False, False)
         self.assertRaises(ValueError, pins.setup, 17, False, False)
         self.assertRaises(ValueError, pins.write, 18, True)
+
+
+class FakeGpiod:
+    """
+    Stands in for the C{gpiod} package (libgpiod v2): records every call,
+    knows which chips exist, their labels, and which lines are busy.
+    """
+
+    class line:  # noqa: N801 - the real module's name
+        class Direction:
+            INPUT = "input"
+            OUTPUT = "output"
+
+        class Value:
+            INACTIVE = "inactive"
+            ACTIVE = "active"
+
+    def __init__(
+        self,
+        chips: dict[str, str] | None = None,
+        busy: frozenset[int] = frozenset(),
+        failure: OSError | None = None,
+    ) -> None:
+        self.chips = {"/dev/gpiochip0": "pinctrl-bcm2711"} if chips is None else chips
+        self.busy = busy
+        self.failure = failure
+        self.calls: list[tuple[Any, ...]] = []
+
+    def is_gpiochip_device(self, path: str) -> bool:
+        return path in self.chips
+
+    def Chip(self, path: str) -> Any:
+        fake = self
+
+        class Chip:
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, *args: object) -> None:
+                pass
+
+            def get_info(self) -> Any:
+                class Info:
+                    label = fake.chips[path]
+
+                return Info()
+
+        return Chip()
+
+    def LineSettings(self, **settings: Any) -> tuple[Any, ...]:
+        return ("settings", tuple(sorted(settings.items())))
+
+    def request_lines(self, path: str, consumer: str, config: dict[int, Any]) -> Any:
+        import errno as errnos
+
+        if self.failure is not None:
+            raise self.failure
+        if path not in self.chips:
+            raise FileNotFoundError(errnos.ENOENT, "No such file or directory")
+        for offset in config:
+            if offset in self.busy:
+                raise OSError(errnos.EBUSY, "Device or resource busy")
+        self.calls.append(("request_lines", path, consumer, config))
+        fake = self
+
+        class Request:
+            def set_value(self, offset: int, value: str) -> None:
+                fake.calls.append(("set_value", offset, value))
+
+            def release(self) -> None:
+                fake.calls.append(("release", tuple(config)))
+
+        return Request()
+
+
+class GpiodPinsTests(SynchronousTestCase):
+    """
+    Tests for L{GpiodPins}, against L{FakeGpiod}.
+    """
+
+    def test_interface(self) -> None:
+        """
+        L{GpiodPins} provides L{IPins}.
+        """
+        self.assertTrue(verifyObject(IPins, GpiodPins("/dev/gpiochip0", FakeGpiod())))
+
+    def test_sequence(self) -> None:
+        """
+        Each line is requested once as an output with its initial value and
+        its active-low setting (the kernel inverts), consumer C{eofrelay};
+        switching sets logical values; release gives back only our lines.
+        """
+        gpiod = FakeGpiod()
+        pins = GpiodPins("/dev/gpiochip0", gpiod)
+        PinRelay("a", pins, 17, activeLow=True).switch(True)
+        PinRelay("b", pins, 27, on=True).switch(False)
+        pins.release()
+        pins.release()
+        output = FakeGpiod.line.Direction.OUTPUT
+        self.assertEqual(
+            gpiod.calls,
+            [
+                (
+                    "request_lines",
+                    "/dev/gpiochip0",
+                    "eofrelay",
+                    {
+                        17: (
+                            "settings",
+                            (
+                                ("active_low", True),
+                                ("direction", output),
+                                ("output_value", "inactive"),
+                            ),
+                        )
+                    },
+                ),
+                ("set_value", 17, "active"),
+                (
+                    "request_lines",
+                    "/dev/gpiochip0",
+                    "eofrelay",
+                    {
+                        27: (
+                            "settings",
+                            (
+                                ("active_low", False),
+                                ("direction", output),
+                                ("output_value", "active"),
+                            ),
+                        )
+                    },
+                ),
+                ("set_value", 27, "inactive"),
+                ("release", (17,)),
+                ("release", (27,)),
+            ],
+        )
+
+    def test_errors(self) -> None:
+        """
+        A busy line, a missing chip and a permission problem are each one
+        readable line.
+        """
+        import errno
+
+        busy = GpiodPins("/dev/gpiochip0", FakeGpiod(busy=frozenset({17})))
+        error = self.assertRaises(GPIOUnavailable, busy.setup, 17, False, False)
+        self.assertEqual(
+            str(error), "GPIO 17 on /dev/gpiochip0 is busy: another program is using it"
+        )
+        denied = GpiodPins(
+            "/dev/gpiochip0", FakeGpiod(failure=PermissionError(errno.EACCES, "denied"))
+        )
+        error = self.assertRaises(GPIOUnavailable, denied.setup, 17, False, False)
+        self.assertIn("'gpio' group", str(error))
+        error = self.assertRaises(
+            GPIOUnavailable, GpiodPins, "/dev/gpiochip9", FakeGpiod()
+        )
+        self.assertIn("/dev/gpiochip9", str(error))
+
+    def test_findChip(self) -> None:
+        """
+        The chip of the Pi's header is found by its label; otherwise
+        C{/dev/gpiochip0}; with no chip at all, an error.
+        """
+        chips = {"/dev/gpiochip0": "other", "/dev/gpiochip4": "pinctrl-rp1"}
+        self.assertEqual(findChip(FakeGpiod(chips), sorted(chips)), "/dev/gpiochip4")
+        chips = {"/dev/gpiochip0": "other", "/dev/gpiochip1": "x"}
+        self.assertEqual(findChip(FakeGpiod(chips), sorted(chips)), "/dev/gpiochip0")
+        self.assertRaises(GPIOUnavailable, findChip, FakeGpiod({}), [])
+
+    def test_notInstalled(self) -> None:
+        """
+        Without the gpiod package, C{--gpio gpiod} says how to install it.
+        """
+        self.patch(sys, "modules", dict(sys.modules, gpiod=None))
+        error = self.assertRaises(GPIOUnavailable, openPins, "gpiod")
+        self.assertIn("eofrelay[gpiod]", str(error))
+
+    def test_autoPrefersGpiod(self) -> None:
+        """
+        C{--gpio auto} picks libgpiod where the package and a chip are
+        present, and logs that choice in one line.
+        """
+        from eofrelay.gpio import libgpiod
+
+        fake = FakeGpiod()
+        module = ModuleType("gpiod")
+        for name in ("is_gpiochip_device", "Chip", "LineSettings", "request_lines"):
+            setattr(module, name, getattr(fake, name))
+        module.line = FakeGpiod.line  # type: ignore[attr-defined]
+        self.patch(sys, "modules", dict(sys.modules, gpiod=module))
+        self.patch(libgpiod, "chipDevices", lambda: ["/dev/gpiochip0"])
+        with capturedLogs() as events:
+            pins = openPins("auto")
+        self.assertIsInstance(pins, GpiodPins)
+        [event] = [e for e in events if "backend" in e]
+        self.assertEqual(event["backend"], "libgpiod (/dev/gpiochip0)")

@@ -186,7 +186,7 @@ class MakeServiceTests(SynchronousTestCase):
         import eofrelay.tap
         from eofrelay.gpio import GPIOUnavailable
 
-        def unavailable(backend: str) -> None:
+        def unavailable(backend: str, chip: object = None) -> None:
             raise GPIOUnavailable("RPi.GPIO cannot run here: not a Pi")
 
         self.patch(eofrelay.tap, "openPins", unavailable)
@@ -209,7 +209,7 @@ class MakeServiceTests(SynchronousTestCase):
             original(pin, activeLow, on)
 
         pins.setup = setup  # type: ignore[method-assign]
-        self.patch(eofrelay.tap, "openPins", lambda backend: pins)
+        self.patch(eofrelay.tap, "openPins", lambda backend, chip=None: pins)
         error = self.assertRaises(
             SystemExit, makeService, parse("--relay", "a:5", "--relay", "b:6")
         )

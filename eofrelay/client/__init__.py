@@ -329,9 +329,3 @@ def connect(
     @return: A Deferred firing with a L{RelayClient}.
     """
     return Deferred.fromCoroutine(_connect(reactor, description, token))
-
-
-if __name__ == "__main__":
-    from eofrelay.cli import run
-
-    run()

@@ -1,0 +1,7 @@
+"""
+C{python -m eofrelay.client}: the same as C{eofrelay-cli}.
+"""
+
+from eofrelay.cli import run
+
+run()
