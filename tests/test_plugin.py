@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -23,6 +24,14 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = "import sys; from twisted.scripts.twistd import run; sys.exit(run())"
+#: Like systemd: the listening socket is fd 3, announced by LISTEN_FDS,
+#: LISTEN_PID (the process's own) and LISTEN_FDNAMES, then twistd runs.
+SOCKET_ACTIVATED = (
+    "import os, sys; "
+    "os.environ.update(LISTEN_FDS='1', LISTEN_FDNAMES='eofrelay', "
+    "LISTEN_PID=str(os.getpid())); "
+    "from twisted.scripts.twistd import run; sys.exit(run())"
+)
 
 
 class PluginTests(SynchronousTestCase):
@@ -106,15 +115,21 @@ class TwistdTests(TestCase):
 
     timeout = 60
 
-    def spawn(self, *arguments: str) -> Twistd:
+    def spawn(
+        self, *arguments: str, script: str = TWISTD, inherit: int | None = None
+    ) -> Twistd:
         process = Twistd()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
+        childFDs: dict[int, object] = {0: "w", 1: "r", 2: "r"}
+        if inherit is not None:
+            childFDs[3] = inherit
         transport = reactor.spawnProcess(  # type: ignore[attr-defined]
             process,
             sys.executable,
-            [sys.executable, "-c", TWISTD, *arguments],
+            [sys.executable, "-c", script, *arguments],
             env=env,
             path=str(ROOT),
+            childFDs=childFDs,
         )
 
         def kill() -> None:
@@ -193,6 +208,31 @@ class TwistdTests(TestCase):
         self.assertEqual(replies, b"a=on b=off c=on<EOF>")
         os.kill(self._pid(second), signal.SIGTERM)
         yield second.ended
+
+    @inlineCallbacks
+    def test_socketActivation(self):  # type: ignore[no-untyped-def]
+        """
+        With C{--listen systemd:domain=INET:index=0}, eofrelay serves on the
+        listening socket it inherits the way systemd passes it (fd 3,
+        C{LISTEN_FDS}, C{LISTEN_PID}, C{LISTEN_FDNAMES}).
+        """
+        listening = socket.socket()
+        self.addCleanup(listening.close)
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(16)
+        port = listening.getsockname()[1]
+        process = self.spawn(
+            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
+            "--listen", "systemd:domain=INET:index=0",
+            script=SOCKET_ACTIVATED,
+            inherit=listening.fileno(),
+        )  # fmt: skip
+        yield process.port
+        listening.close()
+        replies = yield self.talk(port, b"on<EOF>status<EOF>", 2)
+        self.assertEqual(replies, b"success<EOF>on<EOF>")
+        os.kill(self._pid(process), signal.SIGTERM)
+        yield process.ended
 
     def _pid(self, process: Twistd) -> int:
         return int(process.transport.pid)  # type: ignore[union-attr]
