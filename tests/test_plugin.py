@@ -120,7 +120,7 @@ class TwistdTests(TestCase):
     ) -> Twistd:
         process = Twistd()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        childFDs: dict[int, object] = {0: "w", 1: "r", 2: "r"}
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
         if inherit is not None:
             childFDs[3] = inherit
         transport = reactor.spawnProcess(  # type: ignore[attr-defined]
