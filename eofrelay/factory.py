@@ -5,6 +5,7 @@ The factory that holds the shared state of all configured relays.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -40,6 +41,8 @@ class RelayFactory(ServerFactory):
     @ivar watchers: The connections that asked for events.
     @ivar connections: Every open connection.
     @ivar stateFile: Where the commanded states are recorded, if anywhere.
+    @ivar commandCounts: Commands by verb and result, for the metrics.
+    @ivar refusedCounts: Refused connections by reason, for the metrics.
     """
 
     protocol = RelayProtocol  # type: ignore[assignment]
@@ -135,6 +138,8 @@ class RelayFactory(ServerFactory):
         self.allow = None if allow is None else list(allow)
         self.token = token
         self.failedAuthentications = FailedAuthentications(self.clock)
+        self.commandCounts: Counter[tuple[str, str]] = Counter()
+        self.refusedCounts: Counter[str] = Counter()
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
         """
@@ -147,6 +152,7 @@ class RelayFactory(ServerFactory):
                 "refused connection from {peer}: not in --allow",
                 peer=describePeer(addr),
             )
+            self.refusedCounts["not allowed"] += 1
             return None
         if len(self.connections) >= self.maxConnections:
             self.log.warn(
@@ -154,8 +160,20 @@ class RelayFactory(ServerFactory):
                 peer=describePeer(addr),
                 limit=self.maxConnections,
             )
+            self.refusedCounts["too many connections"] += 1
             return TooManyConnections()
         return super().buildProtocol(addr)  # type: ignore[return-value]
+
+    def countCommand(self, verb: str, reply: bytes) -> None:
+        """
+        Count a command by verb and result (C{ok}, or the error reply
+        without its C{error: } prefix), for the metrics.
+
+        @param verb: A verb the server knows, or C{"invalid"}: never a
+            string of the client's own.
+        """
+        result = "ok" if not reply.startswith(b"error: ") else reply[7:].decode()
+        self.commandCounts[verb, result] += 1
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """

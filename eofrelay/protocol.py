@@ -159,11 +159,13 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         Execute one message and queue its reply.
         """
         self.resetTimeout()
+        verb = "invalid"
         try:
             command = parseMessage(message)
             handler = self._handlers.get(command.verb)
             if handler is None:
                 raise CommandError(commands.UNKNOWN_COMMAND)
+            verb = command.verb
             if not (
                 self.authenticated or command.verb in commands.BEFORE_AUTHENTICATION
             ):
@@ -173,6 +175,10 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             reply = error.reply
         except Exception:
             reply = self._failed(Failure())
+        if isinstance(reply, bytes):
+            self.factory.countCommand(verb, reply)
+        else:
+            reply = reply.addErrback(self._failed).addCallback(self._counted, verb)
         self._send(reply)
         if self._closing or self.factory.closeAfterReply:
             self._closeWhenReplied()
@@ -326,6 +332,13 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             slot.reply = reply
         else:
             reply.addErrback(self._failed).addCallback(self._fill, slot)
+
+    def _counted(self, reply: bytes, verb: str) -> bytes:
+        """
+        Count a reply that came later.
+        """
+        self.factory.countCommand(verb, reply)
+        return reply
 
     def _failed(self, failure: Failure) -> bytes:
         """

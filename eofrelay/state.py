@@ -58,6 +58,8 @@ class RelayState:
         one (its interlock groups), set by the factory.
     @ivar listeners: L{ChangeListener}s called after every change.
     @ivar sequencer: The L{Sequencer} applying this relay's operations.
+    @ivar switches: How many times the relay was driven.
+    @ivar failures: How many times its driver failed.
     """
 
     log = Logger()
@@ -94,6 +96,8 @@ class RelayState:
         self._pulseCall: Optional[IDelayedCall] = None
         self._commandedOff = False
         self.uncertain = False
+        self.switches = 0
+        self.failures = 0
         self.hardwareTimeout = hardwareTimeout
 
     @property
@@ -133,8 +137,7 @@ class RelayState:
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        self.cancelPulse()
-        return self.sequencer.run(lambda: self._change(on, peer, command))
+        return self._submit(lambda: self._change(on, peer, command))
 
     def toggle(self, peer: str = "", command: str = "toggle") -> Deferred[bool]:
         """
@@ -144,8 +147,7 @@ class RelayState:
         @return: A Deferred firing with the new state, or failing with
             L{HardwareFailure}.
         """
-        self.cancelPulse()
-        return self.sequencer.run(lambda: self._change(not self._on, peer, command))
+        return self._submit(lambda: self._change(not self._on, peer, command))
 
     def pulse(
         self, milliseconds: int, peer: str = "", command: str = "pulse"
@@ -157,10 +159,29 @@ class RelayState:
         @return: A Deferred firing with C{True} once the relay is on, or
             failing with L{HardwareFailure}.
         """
+        return self._submit(lambda: self._change(True, peer, command, milliseconds))
+
+    def _submit(self, change: Callable[[], Any]) -> Deferred[bool]:
+        """
+        Queue a change.  A pending pulse ends now, so that its switch-off
+        cannot overtake the change while it waits; should the change fail,
+        the pulse goes on and ends when it would have.
+        """
+        deadline = None if self._pulseCall is None else self._pulseCall.getTime()
         self.cancelPulse()
-        return self.sequencer.run(
-            lambda: self._change(True, peer, command, milliseconds)
-        )
+        result: Deferred[bool] = self.sequencer.run(change)
+        if deadline is not None:
+            result.addErrback(self._resumePulse, deadline)
+        return result
+
+    def _resumePulse(self, failure: Failure, deadline: float) -> Failure:
+        """
+        The change that ended a pulse failed: resume the pulse.
+        """
+        if self._on and self._pulseCall is None:
+            delay = max(0.0, deadline - self.clock.seconds())
+            self._pulseCall = self.clock.callLater(delay, self.endPulse)
+        return failure
 
     def state(self) -> Deferred[bool]:
         """
@@ -314,6 +335,7 @@ class RelayState:
         """
         self._on = new
         self.uncertain = False
+        self.switches += 1
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.name,
@@ -335,6 +357,7 @@ class RelayState:
         @return: The L{HardwareFailure} to raise.
         """
         self.uncertain = True
+        self.failures += 1
         self.log.failure(
             "relay {relay}: hardware failure switching {new} "
             "(requested by {peer}: {command}); state stays {old}",

@@ -151,6 +151,13 @@ class Options(usage.Options):
         ],
         ["max-connections", None, "1024", "most connections open at once"],
         [
+            "metrics",
+            None,
+            None,
+            "serve Prometheus metrics at /metrics on this Twisted endpoint, "
+            "e.g. tcp:9108:interface=127.0.0.1 (needs eofrelay[metrics])",
+        ],
+        [
             "token-file",
             None,
             None,
@@ -273,6 +280,22 @@ class Options(usage.Options):
             )
         from twisted.internet import reactor
 
+        self["metrics-endpoint"] = None
+        if self["metrics"]:
+            try:
+                import prometheus_client  # noqa: F401
+            except ImportError:
+                raise usage.UsageError(
+                    "--metrics needs prometheus_client: pip install 'eofrelay[metrics]'"
+                ) from None
+            try:
+                self["metrics-endpoint"] = endpoints.serverFromString(
+                    reactor, self["metrics"]
+                )
+            except Exception as error:
+                raise usage.UsageError(
+                    f"--metrics {self['metrics']!r}: {error}"
+                ) from None
         self["endpoints"] = []
         for description in self["listen"]:
             try:
@@ -352,4 +375,9 @@ def makeService(options: Options) -> RelayService:
         allow=options["allow"] or None,
         token=options["token"],
     )
-    return RelayService(factory, options["endpoints"], pins, options["on-exit"])
+    service = RelayService(factory, options["endpoints"], pins, options["on-exit"])
+    if options["metrics-endpoint"] is not None:
+        from eofrelay.metrics import metricsService
+
+        metricsService(factory, options["metrics-endpoint"]).setServiceParent(service)
+    return service

@@ -137,6 +137,23 @@ class PulseTests(SynchronousTestCase):
         self.protocol.dataReceived(b"status<EOF>")
         self.assertEqual(replies(self.transport), [b"success", b"on"])
 
+    def test_failedCommandKeepsPulse(self) -> None:
+        """
+        A command that would end a pulse but fails leaves the pulse going:
+        the relay is still switched off when the pulse would have ended.
+        """
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        self.clock.advance(0.04)
+        self.a.failWith = OSError("stuck")
+        self.protocol.dataReceived(b"off<EOF>")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.a.failWith = None
+        self.assertTrue(self.factory.relay().pulsing)
+        self.clock.advance(0.059)
+        self.assertEqual(self.a.history, [True])
+        self.clock.advance(0.001)
+        self.assertEqual(self.a.history, [True, False])
+
     def test_hugeDuration(self) -> None:
         """
         Durations with thousands of digits are refused as bad arguments.

@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.test_metrics -*-
+"""
+Prometheus metrics at C{/metrics}, served by twisted.web in the service's
+own reactor (C{--metrics ENDPOINT}, the C{eofrelay[metrics]} extra).
+
+The figures are read from the factory when Prometheus scrapes; nothing is
+added to the path of a command beyond the counters the factory keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+
+from eofrelay.factory import RelayFactory
+
+#: The classic text format, which every Prometheus version reads; the
+#: metric names here need nothing newer.
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+class RelayCollector(Collector):
+    """
+    The metrics of one L{RelayFactory}.
+    """
+
+    def __init__(self, factory: RelayFactory) -> None:
+        self.factory = factory
+
+    def collect(self) -> Iterator[Metric]:
+        factory = self.factory
+        on = GaugeMetricFamily(
+            "eofrelay_relay_on", "1 if the relay is on, 0 if off.", labels=["relay"]
+        )
+        switches = CounterMetricFamily(
+            "eofrelay_relay_switches", "Times the relay was driven.", labels=["relay"]
+        )
+        failures = CounterMetricFamily(
+            "eofrelay_hardware_failures",
+            "Times the relay's driver failed or timed out.",
+            labels=["relay"],
+        )
+        for relay in factory.relays:
+            on.add_metric([relay.name], 1 if relay.isOn else 0)
+            switches.add_metric([relay.name], relay.switches)
+            failures.add_metric([relay.name], relay.failures)
+        yield on
+        yield switches
+        yield failures
+        yield GaugeMetricFamily(
+            "eofrelay_pulses_pending",
+            "Pulses whose switch-off is pending.",
+            value=sum(1 for relay in factory.relays if relay.pulsing),
+        )
+        commands = CounterMetricFamily(
+            "eofrelay_commands",
+            "Commands by verb and result (ok, or the error).",
+            labels=["verb", "result"],
+        )
+        for (verb, result), count in sorted(factory.commandCounts.items()):
+            commands.add_metric([verb, result], count)
+        yield commands
+        yield GaugeMetricFamily(
+            "eofrelay_connections_open",
+            "Client connections open now.",
+            value=len(factory.connections),
+        )
+        yield GaugeMetricFamily(
+            "eofrelay_watchers",
+            "Connections watching events.",
+            value=len(factory.watchers),
+        )
+        refused = CounterMetricFamily(
+            "eofrelay_connections_refused",
+            "Connections refused, by reason.",
+            labels=["reason"],
+        )
+        for reason in ("not allowed", "too many connections"):
+            refused.add_metric([reason], factory.refusedCounts[reason])
+        yield refused
+
+
+class MetricsPage(Resource):
+    """
+    The text exposition of a registry, generated in the reactor thread.
+    """
+
+    isLeaf = True
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        super().__init__()
+        self.registry = registry
+
+    def render_GET(self, request: Request) -> bytes:
+        request.setHeader(b"content-type", CONTENT_TYPE)
+        return generate_latest(self.registry)
+
+
+def metricsRegistry(factory: RelayFactory) -> CollectorRegistry:
+    """
+    A registry with the factory's metrics and the process's own.
+    """
+    registry = CollectorRegistry()
+    registry.register(RelayCollector(factory))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def metricsService(
+    factory: RelayFactory, endpoint: IStreamServerEndpoint
+) -> StreamServerEndpointService:
+    """
+    A service serving the factory's metrics at C{/metrics} on C{endpoint}.
+    """
+    root = Resource()
+    root.putChild(b"metrics", MetricsPage(metricsRegistry(factory)))
+    site = Site(root)
+    site.noisy = False
+    service = StreamServerEndpointService(endpoint, site)
+    service._raiseSynchronously = True
+    return service

@@ -1,0 +1,128 @@
+"""
+Tests for L{eofrelay.metrics}: scraped over loopback and parsed with
+prometheus_client's own parser.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.task import Clock
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+
+from eofrelay.access import parseNetwork
+from eofrelay.factory import RelayFactory
+from eofrelay.metrics import metricsService
+from eofrelay.tap import Options, makeService
+from eofrelay.testing import MemoryRelay, connect
+
+
+def scrape(
+    port: int,
+) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
+    """
+    Fetch C{/metrics} and parse it into (content type, samples).
+    """
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+        contentType = page.headers["Content-Type"]
+        text = page.read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+    return contentType, samples
+
+
+class MetricsTests(TestCase):
+    """
+    C{/metrics}.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_scrape(self):  # type: ignore[no-untyped-def]
+        """
+        The exposition has per-relay state, switches and failures, commands
+        by verb and result, connections open and refused, pulses pending
+        and the process's own metrics.
+        """
+        clock = Clock()
+        failing = MemoryRelay("b")
+        factory = RelayFactory(
+            [MemoryRelay("a"), failing],
+            clock=clock,
+            maxConnections=2,
+            allow=[parseNetwork("127.0.0.0/8")],
+        )
+        service = metricsService(
+            factory, TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        )
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service._waitingForPort.result.getHost().port  # type: ignore[union-attr]
+
+        protocol, _ = connect(factory)
+        protocol.dataReceived(
+            b"on a<EOF>pulse b 100<EOF>status<EOF>bogus<EOF>on zz<EOF>"
+        )
+        failing.failWith = OSError("stuck")
+        protocol.dataReceived(b"off b<EOF>")
+        self.flushLoggedErrors(OSError)
+        connect(factory, port=40001)
+        factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 3))
+        factory.buildProtocol(IPv4Address("TCP", "10.0.0.1", 3))
+
+        contentType, samples = yield deferToThread(scrape, port)
+        self.assertTrue(contentType.startswith("text/plain; version=0.0.4"))
+        expected = {
+            ("eofrelay_relay_on", (("relay", "a"),)): 1.0,
+            ("eofrelay_relay_on", (("relay", "b"),)): 1.0,
+            ("eofrelay_relay_switches_total", (("relay", "a"),)): 1.0,
+            ("eofrelay_hardware_failures_total", (("relay", "b"),)): 1.0,
+            ("eofrelay_pulses_pending", ()): 1.0,
+            ("eofrelay_commands_total", (("result", "ok"), ("verb", "on"))): 1.0,
+            ("eofrelay_commands_total", (("result", "ok"), ("verb", "pulse"))): 1.0,
+            ("eofrelay_commands_total", (("result", "ok"), ("verb", "status"))): 1.0,
+            (
+                "eofrelay_commands_total",
+                (("result", "unknown command"), ("verb", "invalid")),
+            ): 1.0,
+            (
+                "eofrelay_commands_total",
+                (("result", "unknown relay"), ("verb", "on")),
+            ): 1.0,
+            (
+                "eofrelay_commands_total",
+                (("result", "hardware failure"), ("verb", "off")),
+            ): 1.0,
+            ("eofrelay_connections_open", ()): 2.0,
+            ("eofrelay_connections_refused_total", (("reason", "not allowed"),)): 1.0,
+            (
+                "eofrelay_connections_refused_total",
+                (("reason", "too many connections"),),
+            ): 1.0,
+        }
+        for key, value in expected.items():
+            self.assertEqual(samples.get(key), value, key)
+        self.assertIn(("process_resident_memory_bytes", ()), samples)
+
+    def test_option(self) -> None:
+        """
+        C{--metrics ENDPOINT} adds the metrics service to eofrelay's.
+        """
+        options = Options()
+        options.parseOptions(
+            [
+                "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1",
+                "--metrics", "tcp:0:interface=127.0.0.1",
+            ]
+        )  # fmt: skip
+        service = makeService(options)
+        self.assertEqual(len(list(service)), 2)
