@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import re
 import stat
 from collections.abc import Iterable
 from typing import Optional, Union
@@ -16,6 +17,12 @@ from typing import Optional, Union
 from twisted.internet.interfaces import IAddress, IReactorTime
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+#: The characters a token may have: no whitespace, nothing that could
+#: form the delimiter.
+_TOKEN = re.compile(rb"[A-Za-z0-9._~+/=:-]{1,256}\Z")
 
 
 def parseNetwork(cidr: str) -> Network:
@@ -25,7 +32,26 @@ def parseNetwork(cidr: str) -> Network:
 
     @raise ValueError: if it is not one.
     """
-    return ipaddress.ip_network(cidr.strip(), strict=False)
+    network = ipaddress.ip_network(cidr.strip(), strict=False)
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+        # Peers seen as IPv4-mapped addresses are matched as IPv4.
+        mapped = network.network_address.ipv4_mapped
+        assert mapped is not None
+        return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return network
+
+
+def peerHost(address: IAddress) -> Optional[str]:
+    """
+    The host of an IP peer, an IPv4-mapped IPv6 address given as IPv4;
+    C{None} for a peer without an IP address.
+    """
+    host = getattr(address, "host", None)
+    if not isinstance(host, str):
+        return None
+    if host.startswith("::ffff:") and "." in host:
+        return host[len("::ffff:") :]
+    return host
 
 
 def isAllowed(address: IAddress, networks: Iterable[Network]) -> bool:
@@ -76,9 +102,10 @@ def readTokenFile(path: str) -> bytes:
         )
     if not token:
         raise TokenFileError(f"token file {path} is empty")
-    if not token.isascii() or len(token.split()) != 1:
+    if not _TOKEN.match(token):
         raise TokenFileError(
-            f"token file {path}: the token must be one word of ASCII characters"
+            f"token file {path}: the token must be 1 to 256 letters, digits "
+            "or . _ ~ + / = : - (e.g. made with: openssl rand -hex 32)"
         )
     return token
 

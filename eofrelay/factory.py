@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 
@@ -144,7 +144,8 @@ class RelayFactory(ServerFactory):
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
         """
         Refuse peers outside the allow-list (closed before any byte is
-        read) and connections past the limit (told so, then closed).
+        read, also over TLS) and connections past the limit (told so, then
+        closed).
         """
         assert addr is not None
         if self.allow is not None and not isAllowed(addr, self.allow):
@@ -153,7 +154,7 @@ class RelayFactory(ServerFactory):
                 peer=describePeer(addr),
             )
             self.refusedCounts["not allowed"] += 1
-            return None
+            return Refused()
         if len(self.connections) >= self.maxConnections:
             self.log.warn(
                 "refused connection from {peer}: {limit} connections already open",
@@ -161,7 +162,7 @@ class RelayFactory(ServerFactory):
                 limit=self.maxConnections,
             )
             self.refusedCounts["too many connections"] += 1
-            return TooManyConnections()
+            return TooManyConnections(self.clock)
         return super().buildProtocol(addr)  # type: ignore[return-value]
 
     def countCommand(self, verb: str, reply: bytes) -> None:
@@ -212,14 +213,42 @@ class RelayFactory(ServerFactory):
             connection.disconnect()
 
 
+class Refused(Protocol):
+    """
+    Closes the connection at once, reading nothing and sending nothing.
+
+    A protocol rather than C{None} from C{buildProtocol}, so that wrapping
+    factories (TLS) close the connection too instead of keeping it open.
+    """
+
+    def connectionMade(self) -> None:
+        self.transport.abortConnection()  # type: ignore[union-attr]
+
+
 class TooManyConnections(Protocol):
     """
-    Says C{error: too many connections} and closes.
+    Says C{error: too many connections} and closes; a peer that does not
+    let that happen within L{GRACE} seconds (e.g. one that never completes
+    a TLS handshake) is cut off.
     """
+
+    GRACE = 10.0
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self._abort: Optional[IDelayedCall] = None
 
     def connectionMade(self) -> None:
         self.transport.write(commands.TOO_MANY_CONNECTIONS + b"<EOF>")  # type: ignore[union-attr]
         self.transport.loseConnection()  # type: ignore[union-attr]
+        self._abort = self.clock.callLater(
+            self.GRACE,
+            self.transport.abortConnection,  # type: ignore[union-attr]
+        )
+
+    def connectionLost(self, reason: object = None) -> None:
+        if self._abort is not None and self._abort.active():
+            self._abort.cancel()
 
 
 def _sharedSequencers(

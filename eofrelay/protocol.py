@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay import commands
-from eofrelay.access import tokenMatches
+from eofrelay.access import peerHost, tokenMatches
 from eofrelay.commands import CommandError, parseMessage
 from eofrelay.framing import EOFReceiver
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
@@ -509,7 +509,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         token = self.factory.token
         if token is None:
             return commands.SUCCESS
-        host = getattr(self.transport.getPeer(), "host", None)  # type: ignore[union-attr]
+        host = peerHost(self.transport.getPeer())  # type: ignore[union-attr]
         throttle = self.factory.failedAuthentications
         if not throttle.refused(host) and tokenMatches(token, arguments[0].encode()):
             self.authenticated = True

@@ -348,6 +348,31 @@ def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str,
     return {name: policy == "on" for name in names}
 
 
+def raiseFileLimit(connections: int) -> None:
+    """
+    Raise the soft limit of open files so that C{connections} client
+    connections fit (with room for the process's own files), as far as the
+    hard limit allows; say so in the log if it does not.
+    """
+    import resource
+
+    needed = connections + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        _log.warn(
+            "--max-connections {connections} needs {needed} open files but the "
+            "limit is {limit}: raise it (LimitNOFILE= in systemd)",
+            connections=connections,
+            needed=needed,
+            limit=target,
+        )
+
+
 def makeService(options: Options) -> RelayService:
     """
     Build the eofrelay service from parsed options.
@@ -357,6 +382,7 @@ def makeService(options: Options) -> RelayService:
     @raise SystemExit: with a one-line message if the GPIO backend cannot
         be used, so that twistd prints that line and not a traceback.
     """
+    raiseFileLimit(options["max-connections"])
     stateFile = StateFile(options["state-file"]) if options["state-file"] else None
     initial = powerOnStates(options, stateFile)
     try:

@@ -21,7 +21,8 @@ from eofrelay.access import (
     parseNetwork,
     readTokenFile,
 )
-from eofrelay.factory import RelayFactory, TooManyConnections
+from eofrelay.factory import Refused, RelayFactory, TooManyConnections
+from eofrelay.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
 
 TOKEN = b"s3cret-Token"
@@ -71,9 +72,25 @@ class AllowTests(SynchronousTestCase):
             [MemoryRelay()], allow=[parseNetwork("127.0.0.0/8")], clock=Clock()
         )
         with capturedLogs() as events:
-            self.assertIsNone(factory.buildProtocol(IPv4Address("TCP", "10.0.0.5", 9)))
+            refused = factory.buildProtocol(IPv4Address("TCP", "10.0.0.5", 9))
+        self.assertIsInstance(refused, Refused)
         self.assertEqual([e.get("peer") for e in events], ["10.0.0.5:9"])
-        self.assertIsNotNone(factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 9)))
+        transport = StringTransport()
+        refused.makeConnection(transport)  # type: ignore[union-attr]
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(transport.value(), b"")
+        self.assertIsInstance(
+            factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 9)), RelayProtocol
+        )
+
+    def test_mappedNetworks(self) -> None:
+        """
+        An IPv4-mapped IPv6 network in the list is matched as IPv4.
+        """
+        networks = [parseNetwork("::ffff:10.0.0.0/104")]
+        self.assertEqual(str(networks[0]), "10.0.0.0/8")
+        self.assertTrue(isAllowed(IPv4Address("TCP", "10.1.2.3", 1), networks))
+        self.assertTrue(isAllowed(IPv6Address("TCP", "::ffff:10.1.2.3", 1), networks))
 
 
 class TokenFileTests(SynchronousTestCase):
@@ -102,8 +119,10 @@ class TokenFileTests(SynchronousTestCase):
         cases = [
             (self.write(TOKEN, 0o644), "readable by every user"),
             (self.write(b" \n"), "empty"),
-            (self.write(b"two words"), "one word"),
-            (self.write("tökén".encode()), "one word"),
+            (self.write(b"two words"), "1 to 256"),
+            (self.write("tökén".encode()), "1 to 256"),
+            (self.write(b"a<EOF>b"), "1 to 256"),
+            (self.write(b"x" * 257), "1 to 256"),
             (self.mktemp(), "cannot read"),
         ]
         for path, message in cases:
@@ -230,6 +249,21 @@ class LimitTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         first.connectionLost(None)  # type: ignore[arg-type]
         self.assertNotIsInstance(factory.buildProtocol(address), TooManyConnections)
+
+    def test_tooManyConnectionsCutOff(self) -> None:
+        """
+        A refused connection that does not close (a TLS peer that never
+        completes its handshake) is aborted after a grace period.
+        """
+        clock = Clock()
+        factory = RelayFactory([MemoryRelay()], maxConnections=1, clock=clock)
+        connect(factory)
+        refused = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 2))
+        transport = StringTransport()
+        refused.makeConnection(transport)  # type: ignore[union-attr]
+        self.assertFalse(transport.disconnected)
+        clock.advance(TooManyConnections.GRACE)
+        self.assertTrue(transport.disconnected)
 
     def test_idleTimeout(self) -> None:
         """

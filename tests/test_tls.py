@@ -115,3 +115,46 @@ class TLSTests(TestCase):
         self.assertEqual(relay.history, [True])
         replies.transport.loseConnection()  # type: ignore[union-attr]
         yield replies.lost
+
+    @inlineCallbacks
+    def test_allowListOverTLS(self):  # type: ignore[no-untyped-def]
+        """
+        A peer outside C{--allow} is cut off at once over TLS too, without
+        a handshake, and nothing stays open.
+        """
+        from eofrelay.access import parseNetwork
+        from tests.sockets import closed
+
+        certificatePEM, keyPEM = selfSignedCertificate("localhost")
+        pem = self.mktemp()
+        with open(pem, "wb") as file:
+            file.write(keyPEM + certificatePEM)
+        options = Options()
+        options.parseOptions(
+            [
+                "--gpio",
+                "memory",
+                "--listen",
+                f"ssl:0:interface=127.0.0.1:privateKey={pem}",
+            ]
+        )
+        factory = RelayFactory(
+            [MemoryRelay("a")], clock=Clock(), allow=[parseNetwork("10.0.0.0/8")]
+        )
+        port = yield options["endpoints"][0].listen(factory)
+        self.addCleanup(port.stopListening)
+        client = SSL4ClientEndpoint(
+            reactor,
+            "127.0.0.1",
+            port.getHost().port,
+            ssl.optionsForClientTLS(
+                "localhost", trustRoot=ssl.Certificate.loadPEM(certificatePEM)
+            ),
+        )
+        replies = Replies(1)
+        yield connectProtocol(client, replies)
+        replies.transport.write(b"on<EOF>")  # type: ignore[union-attr]
+        yield replies.lost
+        self.assertEqual(replies.data, b"")
+        yield closed(factory)
+        self.assertEqual(factory.refusedCounts["not allowed"], 1)
