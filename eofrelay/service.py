@@ -102,8 +102,11 @@ class RelayService(MultiService):
 
     def _flushStateFile(self, result: object) -> object:
         """
-        Wait until the state file has been written.
+        Log what is still summarised, and wait until the state file has
+        been written.
         """
+        for relay in self.factory.relays:
+            relay.flushLog()
         if self.factory.stateFile is None:
             return None
         return self.factory.stateFile.flush()

@@ -50,7 +50,8 @@ class RelayState:
     interlocked relays share), also while the driver answers
     asynchronously.  It keeps the relay's pulse timer and its interlock
     partners, logs every switch, and tells its listeners about every
-    change.
+    change.  A burst of switches that change nothing (a client repeating
+    C{on}) is logged as its first switch and a count.
 
     @ivar driver: The L{IRelay} provider that drives the hardware.
     @ivar name: The relay's name, as configured.
@@ -63,6 +64,11 @@ class RelayState:
     """
 
     log = Logger()
+
+    #: Switches that change nothing are logged one by one at most once per
+    #: this many seconds; the others are counted and logged as a summary
+    #: with the next logged switch.
+    SUMMARY_PERIOD = 1.0
 
     def __init__(
         self,
@@ -98,6 +104,8 @@ class RelayState:
         self.uncertain = False
         self.switches = 0
         self.failures = 0
+        self._summaryStart: Optional[float] = None
+        self._unlogged = 0
         self.hardwareTimeout = hardwareTimeout
 
     @property
@@ -333,9 +341,16 @@ class RelayState:
         """
         The driver switched the relay: record and log it.
         """
-        self._on = new
         self.uncertain = False
         self.switches += 1
+        if old == new and self._summaryStart is not None:
+            if self.clock.seconds() - self._summaryStart < self.SUMMARY_PERIOD:
+                self._unlogged += 1
+                return new
+        self.flushLog()
+        self._on = new
+        if old == new:
+            self._summaryStart = self.clock.seconds()
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.name,
@@ -345,6 +360,22 @@ class RelayState:
             command=command,
         )
         return new
+
+    def flushLog(self) -> None:
+        """
+        Log how many switches that changed nothing were not logged one by
+        one, if any.
+        """
+        self._summaryStart = None
+        if self._unlogged:
+            self.log.info(
+                "relay {relay} driven {count} more times without changing "
+                "(stays {state})",
+                relay=self.name,
+                count=self._unlogged,
+                state=stateName(self._on),
+            )
+            self._unlogged = 0
 
     def _failed(
         self, failure: Failure, old: bool, new: bool, peer: str, command: str

@@ -161,3 +161,47 @@ class RelayStateTests(SynchronousTestCase):
             lambda _: state.toggle().addCallback(results.append)
         )
         self.assertEqual(results, [False])
+
+
+class SwitchLogTests(SynchronousTestCase):
+    """
+    The audit trail of switches.
+    """
+
+    def test_burstSummarised(self) -> None:
+        """
+        Every change is logged; of a burst of switches that change nothing,
+        the first is logged and the rest counted in one line, logged with
+        the next change (or at stop); after the summary period the next
+        one is logged again.
+        """
+        from twisted.internet.task import Clock
+        from twisted.logger import capturedLogs
+
+        clock = Clock()
+        state = RelayState(MemoryRelay(), clock=clock)
+        with capturedLogs() as events:
+            for _ in range(5):
+                state.switch(True, "peer", "on")
+            clock.advance(0.5)
+            state.switch(True, "peer", "on")
+            state.switch(False, "peer", "off")
+            state.switch(False, "peer", "off")
+            clock.advance(1.0)
+            state.switch(False, "peer", "off")
+            state.switch(False, "peer", "off")
+            state.flushLog()
+        lines = [e["log_format"].format(**e) for e in events]
+        self.assertEqual(
+            lines,
+            [
+                "relay relay switched on (was off) by peer: on",
+                "relay relay switched on (was on) by peer: on",
+                "relay relay driven 4 more times without changing (stays on)",
+                "relay relay switched off (was on) by peer: off",
+                "relay relay switched off (was off) by peer: off",
+                "relay relay switched off (was off) by peer: off",
+                "relay relay driven 1 more times without changing (stays off)",
+            ],
+        )
+        self.assertEqual(state.switches, 10)
