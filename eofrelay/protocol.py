@@ -9,7 +9,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
-from twisted.internet.defer import Deferred, DeferredList, gatherResults
+from twisted.internet.defer import (
+    Deferred,
+    DeferredList,
+    gatherResults,
+    maybeDeferred,
+    succeed,
+)
 from twisted.internet.interfaces import IAddress, IDelayedCall, IHalfCloseableProtocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -20,6 +26,7 @@ from eofrelay import commands
 from eofrelay.access import peerHost, tokenMatches
 from eofrelay.commands import CommandError, parseMessage
 from eofrelay.framing import EOFReceiver
+from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
 
 if TYPE_CHECKING:
@@ -44,6 +51,20 @@ def describePeer(address: IAddress) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def _success(state: bool) -> bytes:
+    """
+    The reply to a switch that succeeded.
+    """
+    return commands.SUCCESS
+
+
+def _stateReply(on: bool) -> bytes:
+    """
+    The reply to C{status}.
+    """
+    return commands.ON if on else commands.OFF
 
 
 def _allSucceeded(results: Sequence[tuple[bool, object]]) -> bytes:
@@ -410,15 +431,15 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
                 raise CommandError(commands.BAD_ARGUMENT)
             command = f"{stateName(on)} all"
             switched = DeferredList(
-                [relay.switch(on, self.peer, command) for relay in self.factory.relays],
+                [
+                    maybeDeferred(relay.switch, on, self.peer, command)  # type: ignore[call-overload]
+                    for relay in self.factory.relays
+                ],
                 consumeErrors=True,
             )
             return switched.addCallback(_allSucceeded)
-        return (
-            self._relay(arguments)
-            .switch(on, self.peer, stateName(on))
-            .addCallback(lambda state: commands.SUCCESS)
-        )
+        relay = self._relay(arguments)
+        return then(relay.switch(on, self.peer, stateName(on)), _success)
 
     def command_on(self, arguments: tuple[str, ...]) -> Reply:
         """
@@ -436,11 +457,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         C{toggle [RELAY]}: invert; reply C{success}.
         """
-        return (
-            self._relay(arguments)
-            .toggle(self.peer, "toggle")
-            .addCallback(lambda state: commands.SUCCESS)
-        )
+        return then(self._relay(arguments).toggle(self.peer, "toggle"), _success)
 
     def command_pulse(self, arguments: tuple[str, ...]) -> Reply:
         """
@@ -457,19 +474,14 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             and 1 <= int(milliseconds) <= MAX_PULSE_MS
         ):
             raise CommandError(commands.BAD_ARGUMENT)
-        return relay.pulse(
-            int(milliseconds), self.peer, f"pulse {int(milliseconds)}"
-        ).addCallback(lambda state: commands.SUCCESS)
+        pulsed = relay.pulse(int(milliseconds), self.peer, f"pulse {int(milliseconds)}")
+        return then(pulsed, _success)
 
     def command_status(self, arguments: tuple[str, ...]) -> Reply:
         """
         C{status [RELAY]}: reply C{on} or C{off}.
         """
-        return (
-            self._relay(arguments)
-            .state()
-            .addCallback(lambda on: commands.ON if on else commands.OFF)
-        )
+        return then(self._relay(arguments).state(), _stateReply)
 
     def command_relays(self, arguments: tuple[str, ...]) -> Reply:
         """
@@ -478,12 +490,18 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         if arguments:
             raise CommandError(commands.BAD_ARGUMENT)
         relays = self.factory.relays
-        return gatherResults([relay.state() for relay in relays]).addCallback(
-            lambda states: " ".join(
-                f"{relay.name}={'on' if on else 'off'}"
-                for relay, on in zip(relays, states, strict=False)
+        states = [relay.state() for relay in relays]
+
+        def listed(states: list[bool]) -> bytes:
+            return " ".join(
+                f"{relay.name}={stateName(on)}"
+                for relay, on in zip(relays, states, strict=True)
             ).encode("ascii")
-        )
+
+        if any(isinstance(state, Deferred) for state in states):
+            waiting = [s if isinstance(s, Deferred) else succeed(s) for s in states]
+            return gatherResults(waiting).addCallback(listed)
+        return listed(states)  # type: ignore[arg-type]
 
     def command_watch(self, arguments: tuple[str, ...]) -> Reply:
         """

@@ -13,9 +13,10 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
-def then(result: Any, function: Callable[[Any], Any]) -> Any:
+def then(result: T | Deferred[T], function: Callable[[T], U]) -> U | Deferred[U]:
     """
     Apply C{function} to C{result} now, or when it fires if it is a
     L{Deferred}.
@@ -61,6 +62,30 @@ class Sequencer:
         if not (self._running or self._waiting):
             self._drain()
         return result
+
+    def runNow(self, operation: Callable[[], T | Deferred[T]]) -> T | Deferred[T]:
+        """
+        Like L{run}, but when nothing is queued or in progress, run
+        C{operation} at once and return its plain result (or let its
+        exception propagate) without the cost of a Deferred.
+
+        @return: The operation's result, or a Deferred for it.
+        """
+        if not self.idle:
+            return self.run(operation)
+        self._running = True
+        try:
+            outcome = operation()
+            if isinstance(outcome, Deferred):
+                result: Deferred[T] = Deferred()
+                self._waiting = True
+                outcome.addBoth(self._finished, result)
+                outcome = result
+        finally:
+            self._running = False
+            if self._queue and not self._waiting:
+                self._drain()
+        return outcome
 
     def _drain(self) -> None:
         """

@@ -11,7 +11,7 @@ from typing import Optional
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import Logger
 
@@ -96,7 +96,10 @@ class RelayService(MultiService):
         if self.factory.stateFile is not None:
             self.factory.stateFile.freeze()
         return DeferredList(
-            [relay.switch(False, "shutdown", "on-exit off") for relay in relays],
+            [
+                maybeDeferred(relay.switch, False, "shutdown", "on-exit off")  # type: ignore[call-overload]
+                for relay in relays
+            ],
             consumeErrors=True,
         )
 

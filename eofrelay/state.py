@@ -6,9 +6,9 @@ The shared state of one relay: what every connection sees.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -20,6 +20,10 @@ from eofrelay.sequencer import Sequencer, then
 #: Called after every change operation on a relay, with the relay, its
 #: state before and its state after (the same for a no-op).
 ChangeListener = Callable[["RelayState", bool, bool], None]
+
+#: What the operations of a L{RelayState} return: the state at once, or a
+#: Deferred firing with it.
+Result = Union[bool, "Deferred[bool]"]
 
 #: The longest pulse, in milliseconds (one day).
 MAX_PULSE_MS = 86_400_000
@@ -135,54 +139,65 @@ class RelayState:
 
     # Operations, applied in arrival order
 
-    def switch(self, on: bool, peer: str = "", command: str = "") -> Deferred[bool]:
+    def switch(self, on: bool, peer: str = "", command: str = "") -> Result:
         """
         Drive the relay on or off, after every change queued before.  Ends
         a pending pulse.
 
         @param peer: Who asked for it, for the log.
         @param command: The command that asked for it, for the log.
-        @return: A Deferred firing with the new state, or failing with
-            L{HardwareFailure}.
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
         """
         return self._submit(lambda: self._change(on, peer, command))
 
-    def toggle(self, peer: str = "", command: str = "toggle") -> Deferred[bool]:
+    def toggle(self, peer: str = "", command: str = "toggle") -> Result:
         """
         Invert the relay's state as it is after every change queued before.
         Ends a pending pulse.
 
-        @return: A Deferred firing with the new state, or failing with
-            L{HardwareFailure}.
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
         """
         return self._submit(lambda: self._change(not self._on, peer, command))
 
     def pulse(
         self, milliseconds: int, peer: str = "", command: str = "pulse"
-    ) -> Deferred[bool]:
+    ) -> Result:
         """
         Switch the relay on now and off again after C{milliseconds}, timed
         by the clock; a pulse already pending is replaced.
 
-        @return: A Deferred firing with C{True} once the relay is on, or
-            failing with L{HardwareFailure}.
+        @return: C{True} once the relay is on, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
         """
         return self._submit(lambda: self._change(True, peer, command, milliseconds))
 
-    def _submit(self, change: Callable[[], Any]) -> Deferred[bool]:
+    def _submit(self, change: Callable[[], Any]) -> Result:
         """
-        Queue a change.  A pending pulse ends now, so that its switch-off
-        cannot overtake the change while it waits; should the change fail,
-        the pulse goes on and ends when it would have.
+        Apply a change now, or queue it.  A pending pulse ends now, so that
+        its switch-off cannot overtake the change while it waits; should the
+        change fail, the pulse goes on and ends when it would have.
         """
         deadline = None if self._pulseCall is None else self._pulseCall.getTime()
         self.cancelPulse()
-        result: Deferred[bool] = self.sequencer.run(change)
-        if deadline is not None:
+        if deadline is None:
+            return self.sequencer.runNow(change)
+        try:
+            result = self.sequencer.runNow(change)
+        except HardwareFailure:
+            self._resumePulse(None, deadline)
+            raise
+        if isinstance(result, Deferred):
             result.addErrback(self._resumePulse, deadline)
         return result
 
-    def _resumePulse(self, failure: Failure, deadline: float) -> Failure:
+    def _resumePulse(
+        self, failure: Optional[Failure], deadline: float
+    ) -> Optional[Failure]:
         """
         The change that ended a pulse failed: resume the pulse.
         """
@@ -191,14 +206,15 @@ class RelayState:
             self._pulseCall = self.clock.callLater(delay, self.endPulse)
         return failure
 
-    def state(self) -> Deferred[bool]:
+    def state(self) -> Result:
         """
         The relay's state once every change queued before has been applied.
 
-        @return: A Deferred firing with C{True} for on, C{False} for off.
+        @return: C{True} for on, C{False} for off, or a Deferred firing with
+            it when changes are still queued.
         """
         if self.sequencer.idle:
-            return succeed(self._on)
+            return self._on
         return self.sequencer.run(lambda: self._on)
 
     def cancelPulse(self) -> bool:

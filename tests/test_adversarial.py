@@ -178,6 +178,7 @@ class AdversarialTests(TestCase):
                 client.close()
 
         yield deferToThread(reset)
+        yield closed(self.factory)
         yield self.assertServed(b"a=off b=on")
 
     @inlineCallbacks

@@ -109,12 +109,13 @@ class RelayStateTests(SynchronousTestCase):
 
     def test_synchronous(self) -> None:
         """
-        With a synchronous driver every operation has its result at once.
+        With a synchronous driver every operation returns its result at
+        once, without a Deferred.
         """
         state = RelayState(MemoryRelay())
-        self.assertEqual(self.successResultOf(state.switch(True)), True)
-        self.assertEqual(self.successResultOf(state.toggle()), False)
-        self.assertEqual(self.successResultOf(state.state()), False)
+        self.assertIs(state.switch(True), True)
+        self.assertIs(state.toggle(), False)
+        self.assertIs(state.state(), False)
         self.assertFalse(state.isOn)
 
     def test_queued(self) -> None:
@@ -127,6 +128,8 @@ class RelayStateTests(SynchronousTestCase):
         first = state.switch(True)
         second = state.toggle()
         third = state.state()
+        assert isinstance(first, Deferred) and isinstance(second, Deferred)
+        assert isinstance(third, Deferred)
         self.assertNoResult(first)
         self.assertEqual(len(driver.pending), 1)
         driver.pending[0][0].callback(None)
@@ -146,6 +149,7 @@ class RelayStateTests(SynchronousTestCase):
         state = RelayState(driver)
         first = state.switch(True)
         second = state.state()
+        assert isinstance(first, Deferred) and isinstance(second, Deferred)
         driver.pending[0][0].errback(OSError("i2c timeout"))
         self.failureResultOf(first, HardwareFailure)
         self.assertEqual(self.successResultOf(second), False)
@@ -153,14 +157,21 @@ class RelayStateTests(SynchronousTestCase):
 
     def test_reentrant(self) -> None:
         """
-        An operation queued from the callback of another one runs after it.
+        An operation submitted while another one runs (from a listener) runs
+        after it, in order.
         """
         state = RelayState(MemoryRelay())
-        results: list[bool] = []
-        state.switch(True).addCallback(
-            lambda _: state.toggle().addCallback(results.append)
-        )
-        self.assertEqual(results, [False])
+        seen: list[bool] = []
+
+        def listener(relay: RelayState, old: bool, new: bool) -> None:
+            seen.append(new)
+            if new:
+                relay.toggle()
+
+        state.listeners.append(listener)
+        self.assertIs(state.switch(True), True)
+        self.assertEqual(seen, [True, False])
+        self.assertFalse(state.isOn)
 
 
 class SwitchLogTests(SynchronousTestCase):
