@@ -6,7 +6,7 @@ The public API for applications that embed eofrelay is listed in
 C{__all__}.
 """
 
-from eofrelay.client import RelayClient, RelayError, connect
+from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
 from eofrelay.factory import RelayFactory
 from eofrelay.gpio import GPIOUnavailable, openPins
 from eofrelay.gpio.memory import MemoryPins
@@ -20,6 +20,7 @@ from eofrelay.statefile import StateFile
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConnectionLost",
     "GPIOUnavailable",
     "HardwareFailure",
     "IPins",

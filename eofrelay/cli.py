@@ -3,8 +3,8 @@
 C{eofrelay-cli}: one command to an eofrelay server from a shell.
 
 Exit status: 0 when the command succeeded, 1 for an error reply (or a
-reply the command does not expect), 2 when the server cannot be reached or
-does not answer in time.
+reply the command does not expect), 2 when the server cannot be reached,
+does not answer in time, or (for C{watch}) closes the connection.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ async def _watch(client: RelayClient) -> int:
 
     await client.watch(show)
     await client.protocol.closed
-    return 0
+    return _fail("the server closed the connection", 2)
 
 
 async def main(reactor: Any, options: Options) -> int:

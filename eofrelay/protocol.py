@@ -214,6 +214,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             peer=self.peer,
             limit=self.MAX_LENGTH,
         )
+        self.factory.countCommand("invalid", commands.LINE_TOO_LONG)
         self._send(commands.LINE_TOO_LONG)
         self._closeWhenReplied()
 

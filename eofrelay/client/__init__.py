@@ -28,6 +28,28 @@ from twisted.python.failure import Failure
 from eofrelay import commands
 from eofrelay.framing import EOFReceiver
 
+__all__ = [
+    "ERRORS",
+    "AuthenticationFailed",
+    "AuthenticationRequired",
+    "BadArgument",
+    "BadEncoding",
+    "ConnectionLost",
+    "EmptyCommand",
+    "EventCallback",
+    "HardwareError",
+    "LineTooLong",
+    "RelayClient",
+    "RelayClientProtocol",
+    "RelayError",
+    "TooManyConnections",
+    "UnexpectedReply",
+    "UnknownCommand",
+    "UnknownRelay",
+    "connect",
+    "errorFor",
+]
+
 
 class RelayError(Exception):
     """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import os
 from types import ModuleType
 from typing import Any, Optional
 
@@ -111,6 +112,8 @@ class GpiodPins:
         if chip is None:
             chip = findChip(self._gpiod)
         elif not self._gpiod.is_gpiochip_device(chip):
+            if not os.path.exists(chip):
+                raise GPIOUnavailable(f"GPIO chip {chip} does not exist")
             raise GPIOUnavailable(f"{chip} is not a GPIO chip")
         self.chip = chip
         self.description = f"libgpiod ({chip})"
