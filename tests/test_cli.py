@@ -23,6 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.cli import Options
 from eofrelay.factory import RelayFactory
+from eofrelay.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay
 from tests.sockets import listen
 
@@ -146,6 +147,32 @@ class CLITests(TestCase):
             "--host", "127.0.0.1", "--port", self.port, "--token-file", token, "on"
         )
         self.assertEqual(result, (0, "success\n", ""))
+
+    @inlineCallbacks
+    def test_watch(self):  # type: ignore[no-untyped-def]
+        """
+        C{watch} prints every event until the server closes the connection,
+        then exits 2 with a line on stderr.
+        """
+
+        class Watchers(set[RelayProtocol]):
+            added: Deferred[None] = Deferred()
+
+            def add(self, watcher: RelayProtocol) -> None:
+                super().add(watcher)
+                if not self.added.called:
+                    self.added.callback(None)
+
+        watchers = Watchers()
+        self.factory.watchers = watchers
+        ended = runCLI("--host", "127.0.0.1", "--port", self.port, "watch")
+        yield watchers.added
+        self.factory.relay("pump").switch(True)
+        self.factory.relay("door").toggle()
+        self.factory.disconnectAll()
+        status, out, err = yield ended
+        self.assertEqual((status, out), (2, "pump on\ndoor on\n"))
+        self.assertIn("closed the connection", err)
 
     @inlineCallbacks
     def test_refused(self):  # type: ignore[no-untyped-def]
