@@ -81,3 +81,28 @@ def parseMessage(message: bytes) -> Command:
         raise CommandError(BAD_ENCODING)
     verb = words[0].decode("ascii").lower()
     return Command(verb, tuple(word.decode("ascii") for word in words[1:]))
+
+
+_parsed: dict[bytes, Command | bytes] = {}
+_PARSED_MAX = 512
+
+
+def parseCached(message: bytes) -> Command:
+    """
+    L{parseMessage}, remembering the last few hundred distinct messages:
+    clients repeat the same few commands, and parsing one is pure.
+
+    @raise CommandError: as L{parseMessage} does.
+    """
+    parsed = _parsed.get(message)
+    if parsed is None:
+        try:
+            parsed = parseMessage(message)
+        except CommandError as error:
+            parsed = error.reply
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        _parsed[message] = parsed
+    if parsed.__class__ is bytes:
+        raise CommandError(parsed)  # type: ignore[arg-type]
+    return parsed  # type: ignore[return-value]

@@ -138,7 +138,7 @@ class RelayFactory(ServerFactory):
         self.allow = None if allow is None else list(allow)
         self.token = token
         self.failedAuthentications = FailedAuthentications(self.clock)
-        self.commandCounts: Counter[tuple[str, str]] = Counter()
+        self.commandCounts: Counter[tuple[str, bytes]] = Counter()
         self.refusedCounts: Counter[str] = Counter()
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
@@ -167,14 +167,12 @@ class RelayFactory(ServerFactory):
 
     def countCommand(self, verb: str, reply: bytes) -> None:
         """
-        Count a command by verb and result (C{ok}, or the error reply
-        without its C{error: } prefix), for the metrics.
+        Count a command by verb and reply, for the metrics.
 
         @param verb: A verb the server knows, or C{"invalid"}: never a
             string of the client's own.
         """
-        result = "ok" if not reply.startswith(b"error: ") else reply[7:].decode()
-        self.commandCounts[verb, result] += 1
+        self.commandCounts[verb, reply] += 1
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """

@@ -24,7 +24,7 @@ from zope.interface import implementer
 
 from eofrelay import commands
 from eofrelay.access import peerHost, tokenMatches
-from eofrelay.commands import CommandError, parseMessage
+from eofrelay.commands import CommandError, parseCached
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
@@ -140,6 +140,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _connected = False
     _writesBlocked = False
     _repliesBlocked = False
+    _batch: Optional[list[bytes]] = None
     _disconnecting = False
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
@@ -182,7 +183,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.resetTimeout()
         verb = "invalid"
         try:
-            command = parseMessage(message)
+            command = parseCached(message)
             handler = self._handlers.get(command.verb)
             if handler is None:
                 raise CommandError(commands.UNKNOWN_COMMAND)
@@ -297,6 +298,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         if self._disconnecting:
             return
         self._disconnecting = True
+        self._flushBatch()
         self.stopReceiving()
         self.factory.watchers.discard(self)
         self.setTimeout(None)
@@ -333,7 +335,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             self.factory.watchers.discard(self)
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
-        self.transport.write(event + self.delimiter)  # type: ignore[union-attr]
+        self._write(event + self.delimiter)
 
     # Replies, in order
 
@@ -342,8 +344,8 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         Queue C{reply} behind the replies still pending and write every
         reply that is ready.
         """
-        if isinstance(reply, bytes) and not self._pending:
-            self.transport.write(reply + self.delimiter)  # type: ignore[union-attr]
+        if reply.__class__ is bytes and not self._pending:
+            self._write(reply + self.delimiter)  # type: ignore[operator]
             return
         slot = _PendingReply()
         self._pending.append(slot)
@@ -354,6 +356,34 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             slot.reply = reply
         else:
             reply.addErrback(self._failed).addCallback(self._fill, slot)
+
+    def _write(self, data: bytes) -> None:
+        """
+        Write C{data}, or add it to the replies of the segment being
+        processed, which are written together once it is done.
+        """
+        if self._batch is not None:
+            self._batch.append(data)
+        else:
+            self.transport.write(data)  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Handle a segment's messages, then write all their replies at once.
+        """
+        self._batch = []
+        try:
+            super().dataReceived(data)
+        finally:
+            self._flushBatch()
+
+    def _flushBatch(self) -> None:
+        """
+        Write the replies gathered so far, if any.
+        """
+        batch, self._batch = self._batch, None
+        if batch:
+            self.transport.write(b"".join(batch))  # type: ignore[union-attr]
 
     def _counted(self, reply: bytes, verb: str) -> bytes:
         """
@@ -387,7 +417,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             ready.append(pending.popleft().reply)
         if ready:
             ready.append(b"")
-            self.transport.write(self.delimiter.join(ready))  # type: ignore[union-attr, arg-type]
+            self._write(self.delimiter.join(ready))  # type: ignore[arg-type]
         if self._closing and not pending:
             self.disconnect()
         elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:
@@ -439,8 +469,10 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
                 consumeErrors=True,
             )
             return switched.addCallback(_allSucceeded)
-        relay = self._relay(arguments)
-        return then(relay.switch(on, self.peer, stateName(on)), _success)
+        result = self._relay(arguments).switch(on, self.peer, stateName(on))
+        if result.__class__ is bool:
+            return commands.SUCCESS
+        return result.addCallback(_success)  # type: ignore[union-attr, no-any-return]
 
     def command_on(self, arguments: tuple[str, ...]) -> Reply:
         """
@@ -482,7 +514,10 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         C{status [RELAY]}: reply C{on} or C{off}.
         """
-        return then(self._relay(arguments).state(), _stateReply)
+        state = self._relay(arguments).state()
+        if state.__class__ is bool:
+            return commands.ON if state else commands.OFF
+        return state.addCallback(_stateReply)  # type: ignore[union-attr]
 
     def command_relays(self, arguments: tuple[str, ...]) -> Reply:
         """

@@ -76,7 +76,7 @@ class Sequencer:
         self._running = True
         try:
             outcome = operation()
-            if isinstance(outcome, Deferred):
+            if outcome.__class__ is not bool and isinstance(outcome, Deferred):
                 result: Deferred[T] = Deferred()
                 self._waiting = True
                 outcome.addBoth(self._finished, result)

@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay.interfaces import IRelay
-from eofrelay.sequencer import Sequencer, then
+from eofrelay.sequencer import Sequencer
 
 #: Called after every change operation on a relay, with the relay, its
 #: state before and its state after (the same for a no-op).
@@ -269,21 +269,34 @@ class RelayState:
         """
         self.cancelPulse()
         old = self._on
-        cleared = None
         if new and self.partners:
             cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
+            if cleared is not None:
+                return cleared.addCallback(
+                    lambda ignored: self._driveAndFinish(old, new, peer, command, pulse)
+                )
+        return self._driveAndFinish(old, new, peer, command, pulse)
 
-        def drive(ignored: object) -> Any:
-            return then(self._drive(new, peer, command), started)
+    def _driveAndFinish(
+        self, old: bool, new: bool, peer: str, command: str, pulse: Optional[int]
+    ) -> Any:
+        """
+        Drive the relay, then L{_finish} the change.
+        """
+        driven = self._drive(new, peer, command)
+        if driven.__class__ is bool:
+            return self._finish(old, driven, pulse)
+        return driven.addCallback(lambda state: self._finish(old, state, pulse))
 
-        def started(state: bool) -> bool:
-            self._commandedOff = False
-            if pulse is not None:
-                self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
-            self._notify(old, state)
-            return state
-
-        return then(cleared, drive)
+    def _finish(self, old: bool, state: bool, pulse: Optional[int]) -> bool:
+        """
+        A change was applied: start the pulse timer, tell the listeners.
+        """
+        self._commandedOff = False
+        if pulse is not None:
+            self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
+        self._notify(old, state)
+        return state
 
     def _partnersOff(self, start: int, peer: str, command: str) -> Any:
         """
@@ -345,7 +358,7 @@ class RelayState:
             driven = self.driver.switch(new)
         except Exception:
             raise self._failed(Failure(), old, new, peer, command) from None
-        if isinstance(driven, Deferred):
+        if driven is not None and isinstance(driven, Deferred):
             driven.addTimeout(self.hardwareTimeout, self.clock)  # type: ignore[arg-type]
             return driven.addCallbacks(
                 lambda ignored: self._driven(old, new, peer, command),
