@@ -50,6 +50,18 @@ def exchange(port: int, data: bytes, limit: int = 10_000_000) -> bytes:
         client.close()
 
 
+def readUntilClosed(client: socket.socket) -> bytes:
+    """
+    Read until the server closes the connection; a reset fails.
+    """
+    chunks: list[bytes] = []
+    while True:
+        chunk = client.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 class AdversarialTests(TestCase):
     """
     Attacks against a listening factory.
@@ -96,12 +108,7 @@ class AdversarialTests(TestCase):
             client = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
             try:
                 client.sendall(data)
-                chunks: list[bytes] = []
-                while True:
-                    chunk = client.recv(65536)
-                    if not chunk:
-                        return b"".join(chunks)
-                    chunks.append(chunk)
+                return readUntilClosed(client)
             finally:
                 client.close()
 
@@ -254,15 +261,7 @@ class AdversarialTests(TestCase):
         self.assertTrue(protocol._paused, "the server never stopped reading")
         self.assertLess(largest, 128 * 1024)
 
-        def receive() -> bytes:
-            chunks: list[bytes] = []
-            while True:
-                part = client.recv(65536)
-                if not part:
-                    return b"".join(chunks)
-                chunks.append(part)
-
-        received = yield deferToThread(receive)
+        received = yield deferToThread(readUntilClosed, client)
         yield sending
         self.assertEqual(
             received, b"success<EOF>on<EOF>success<EOF>off<EOF>" * (pairs // 2)

@@ -79,10 +79,13 @@ class TLSTests(TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def test_sslListen(self):  # type: ignore[no-untyped-def]
+    def listenTLS(self, factory: RelayFactory):  # type: ignore[no-untyped-def]
         """
-        A C{--listen ssl:...} description with a key and certificate serves
-        the protocol to a client that verifies the certificate.
+        Listen with C{factory} through a C{--listen ssl:...} description,
+        with a certificate made here, until the end of the test.
+
+        @return: A Deferred firing with a client endpoint that trusts that
+            certificate.
         """
         certificatePEM, keyPEM = selfSignedCertificate("localhost")
         pem = self.mktemp()
@@ -98,16 +101,24 @@ class TLSTests(TestCase):
             ]
         )
         [endpoint] = options["endpoints"]
-        relay = MemoryRelay("a")
-        port = yield endpoint.listen(RelayFactory([relay], clock=Clock()))
+        port = yield endpoint.listen(factory)
         self.addCleanup(port.stopListening)
         trust = ssl.Certificate.loadPEM(certificatePEM)
-        client = SSL4ClientEndpoint(
+        return SSL4ClientEndpoint(
             reactor,
             "127.0.0.1",
             port.getHost().port,
             ssl.optionsForClientTLS("localhost", trustRoot=trust),
         )
+
+    @inlineCallbacks
+    def test_sslListen(self):  # type: ignore[no-untyped-def]
+        """
+        A C{--listen ssl:...} description with a key and certificate serves
+        the protocol to a client that verifies the certificate.
+        """
+        relay = MemoryRelay("a")
+        client = yield self.listenTLS(RelayFactory([relay], clock=Clock()))
         replies = Replies(2)
         yield connectProtocol(client, replies)
         replies.transport.write(b"on<EOF>status<EOF>")  # type: ignore[union-attr]
@@ -125,32 +136,10 @@ class TLSTests(TestCase):
         from eofrelay.access import parseNetwork
         from tests.sockets import closed
 
-        certificatePEM, keyPEM = selfSignedCertificate("localhost")
-        pem = self.mktemp()
-        with open(pem, "wb") as file:
-            file.write(keyPEM + certificatePEM)
-        options = Options()
-        options.parseOptions(
-            [
-                "--gpio",
-                "memory",
-                "--listen",
-                f"ssl:0:interface=127.0.0.1:privateKey={pem}",
-            ]
-        )
         factory = RelayFactory(
             [MemoryRelay("a")], clock=Clock(), allow=[parseNetwork("10.0.0.0/8")]
         )
-        port = yield options["endpoints"][0].listen(factory)
-        self.addCleanup(port.stopListening)
-        client = SSL4ClientEndpoint(
-            reactor,
-            "127.0.0.1",
-            port.getHost().port,
-            ssl.optionsForClientTLS(
-                "localhost", trustRoot=ssl.Certificate.loadPEM(certificatePEM)
-            ),
-        )
+        client = yield self.listenTLS(factory)
         replies = Replies(1)
         yield connectProtocol(client, replies)
         replies.transport.write(b"on<EOF>")  # type: ignore[union-attr]
