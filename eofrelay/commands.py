@@ -85,12 +85,15 @@ def parseMessage(message: bytes) -> Command:
 
 _parsed: dict[bytes, Command | bytes] = {}
 _PARSED_MAX = 512
+_PARSED_LENGTH = 48
 
 
 def parseCached(message: bytes) -> Command:
     """
-    L{parseMessage}, remembering the last few hundred distinct messages:
-    clients repeat the same few commands, and parsing one is pure.
+    L{parseMessage}, remembering a few hundred short messages: clients
+    repeat the same few commands, and parsing one is pure.  Long messages
+    and C{auth} (whose token must not linger in memory) are not remembered,
+    so the memory is bounded by a few tens of kilobytes.
 
     @raise CommandError: as L{parseMessage} does.
     """
@@ -100,9 +103,12 @@ def parseCached(message: bytes) -> Command:
             parsed = parseMessage(message)
         except CommandError as error:
             parsed = error.reply
-        if len(_parsed) >= _PARSED_MAX:
-            _parsed.clear()
-        _parsed[message] = parsed
+        if len(message) <= _PARSED_LENGTH and not (
+            isinstance(parsed, Command) and parsed.verb == "auth"
+        ):
+            if len(_parsed) >= _PARSED_MAX:
+                _parsed.clear()
+            _parsed[message] = parsed
     if parsed.__class__ is bytes:
         raise CommandError(parsed)  # type: ignore[arg-type]
     return parsed  # type: ignore[return-value]

@@ -124,6 +124,9 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         reading pauses.
     @cvar LINGER: How long, in seconds, a connection the server closes
         waits for the peer to close its side too.
+    @cvar BATCH_LIMIT: Replies of one segment are written together, but
+        never more than this many bytes at once, so that a full write
+        buffer still pauses reading between messages.
     """
 
     factory: RelayFactory
@@ -131,6 +134,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     peer = ""
     MAX_PENDING = 64
     LINGER = 10.0
+    BATCH_LIMIT = 65536
 
     authenticated = True
 
@@ -140,6 +144,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _writesBlocked = False
     _repliesBlocked = False
     _batch: Optional[list[bytes]] = None
+    _batchSize = 0
     _disconnecting = False
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
@@ -366,6 +371,11 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         if self._batch is not None:
             self._batch.append(data)
+            self._batchSize += len(data)
+            if self._batchSize >= self.BATCH_LIMIT:
+                # Let the transport see it, so that it can pause reading.
+                self._flushBatch()
+                self._batch = []
         else:
             self.transport.write(data)  # type: ignore[union-attr]
 
@@ -373,6 +383,9 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         Handle a segment's messages, then write all their replies at once.
         """
+        if self._batch is not None:
+            super().dataReceived(data)
+            return
         self._batch = []
         try:
             super().dataReceived(data)
@@ -384,6 +397,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         Write the replies gathered so far, if any.
         """
         batch, self._batch = self._batch, None
+        self._batchSize = 0
         if batch:
             self.transport.write(b"".join(batch))  # type: ignore[union-attr]
 

@@ -25,6 +25,10 @@ ChangeListener = Callable[["RelayState", bool, bool], None]
 #: Deferred firing with it.
 Result = Union[bool, "Deferred[bool]"]
 
+#: The commands whose repeats, when they change nothing, are counted rather
+#: than logged one by one (pulses, interlocks and the exit policy always are).
+_REPEATABLE = frozenset({"on", "off"})
+
 #: The longest pulse, in milliseconds (one day).
 MAX_PULSE_MS = 86_400_000
 
@@ -370,15 +374,20 @@ class RelayState:
         """
         The driver switched the relay: record and log it.
         """
-        self.uncertain = False
+        wasUncertain, self.uncertain = self.uncertain, False
         self.switches += 1
-        if old == new and self._summaryStart is not None:
-            if self.clock.seconds() - self._summaryStart < self.SUMMARY_PERIOD:
-                self._unlogged += 1
-                return new
+        if (
+            old == new
+            and not wasUncertain
+            and command in _REPEATABLE
+            and self._summaryStart is not None
+            and self.clock.seconds() - self._summaryStart < self.SUMMARY_PERIOD
+        ):
+            self._unlogged += 1
+            return new
         self.flushLog()
         self._on = new
-        if old == new:
+        if old == new and command in _REPEATABLE:
             self._summaryStart = self.clock.seconds()
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
@@ -418,6 +427,7 @@ class RelayState:
         """
         self.uncertain = True
         self.failures += 1
+        self.flushLog()
         self.log.failure(
             "relay {relay}: hardware failure switching {new} "
             "(requested by {peer}: {command}); state stays {old}",

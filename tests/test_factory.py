@@ -216,3 +216,34 @@ class SwitchLogTests(SynchronousTestCase):
             ],
         )
         self.assertEqual(state.switches, 10)
+
+    def test_notSummarised(self) -> None:
+        """
+        Pulses, interlocks, and a switch after a hardware failure are always
+        logged one by one, even when they change nothing.
+        """
+        from twisted.internet.task import Clock
+        from twisted.logger import capturedLogs
+
+        clock = Clock()
+        driver = MemoryRelay()
+        state = RelayState(driver, clock=clock)
+        with capturedLogs() as events:
+            state.switch(True, "peer", "on")
+            state.switch(True, "peer", "on")
+            state.pulse(500, "peer", "pulse 500")
+            driver.failWith = OSError("stuck")
+            self.assertRaises(HardwareFailure, state.switch, True, "peer", "on")
+            driver.failWith = None
+            state.switch(True, "peer", "on")
+        self.flushLoggedErrors(OSError)
+        lines = [e["log_format"].format(**e) for e in events if "log_failure" not in e]
+        self.assertEqual(
+            lines,
+            [
+                "relay relay switched on (was off) by peer: on",
+                "relay relay switched on (was on) by peer: on",
+                "relay relay switched on (was on) by peer: pulse 500",
+                "relay relay switched on (was on) by peer: on",
+            ],
+        )

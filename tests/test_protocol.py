@@ -4,7 +4,7 @@ Tests for L{eofrelay.protocol}, against L{StringTransport}.
 
 from __future__ import annotations
 
-from twisted.internet.address import UNIXAddress
+from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
@@ -435,6 +435,36 @@ class FlowControlTests(SynchronousTestCase):
         relay.pending.pop(0)[0].callback(None)
         self.assertEqual(replies(transport), [b"success"] + [b"pong"] * 100)
 
+    def test_batchedRepliesStillPause(self) -> None:
+        """
+        The replies of one segment are written together, but in writes of
+        at most C{BATCH_LIMIT} bytes, so a transport whose buffer fills up
+        pauses reading between messages of the same segment.
+        """
+
+        class Filling(StringTransport):
+            writes: list[int] = []
+
+            def write(self, data: bytes) -> None:
+                super().write(data)
+                self.writes.append(len(data))
+                if len(self.value()) > 100 and self.producer is not None:
+                    self.producer.pauseProducing()
+
+        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
+        protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        transport = Filling()
+        protocol.makeConnection(transport)  # type: ignore[union-attr]
+        protocol.BATCH_LIMIT = 40  # type: ignore[union-attr]
+        protocol.dataReceived(b"ping<EOF>" * 100)  # type: ignore[union-attr]
+        self.assertLess(len(replies(transport)), 30)
+        self.assertTrue(all(size < 40 + 9 for size in transport.writes))
+        for _ in range(1000):
+            if transport.producerState != "paused":
+                break
+            protocol.resumeProducing()  # type: ignore[union-attr]
+        self.assertEqual(replies(transport), [b"pong"] * 100)
+
     def test_closeUnregisters(self) -> None:
         """
         Closing the connection unregisters the protocol as producer first,
@@ -454,3 +484,22 @@ class FlowControlTests(SynchronousTestCase):
         protocol.stopProducing()
         protocol.dataReceived(b"on<EOF>")
         self.assertEqual((transport.value(), relay.history), (b"", []))
+
+
+class ParseCacheTests(SynchronousTestCase):
+    """
+    The memo of parsed messages.
+    """
+
+    def test_bounded(self) -> None:
+        """
+        Short messages are remembered; long ones and C{auth} are not.
+        """
+        from eofrelay import commands as module
+
+        module._parsed.clear()
+        module.parseCached(b"on")
+        module.parseCached(b"on " + b"x" * 100)
+        module.parseCached(b"auth s3cret")
+        self.assertRaises(commands.CommandError, module.parseCached, b"  ")
+        self.assertEqual(set(module._parsed), {b"on", b"  "})
