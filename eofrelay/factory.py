@@ -41,6 +41,8 @@ class RelayFactory(ServerFactory):
     @ivar watchers: The connections that asked for events.
     @ivar connections: Every open connection.
     @ivar stateFile: Where the commanded states are recorded, if anywhere.
+    @ivar shortcuts: The commonest messages, as sent, with the relay, state
+        and verb they mean, so that connections need not parse them.
     @ivar commandCounts: Commands by verb and result, for the metrics.
     @ivar refusedCounts: Refused connections by reason, for the metrics.
     """
@@ -120,6 +122,7 @@ class RelayFactory(ServerFactory):
             relay.listeners.append(self._relayChanged)
             self.relays.append(relay)
         self._byName = {relay.name.lower(): relay for relay in self.relays}
+        self.shortcuts = _shortcuts(self.relays)
         self.interlocks = [[self._byName[name] for name in group] for group in groups]
         for members in self.interlocks:
             for member in members:
@@ -247,6 +250,21 @@ class TooManyConnections(Protocol):
     def connectionLost(self, reason: object = None) -> None:
         if self._abort is not None and self._abort.active():
             self._abort.cancel()
+
+
+def _shortcuts(relays: list[RelayState]) -> dict[bytes, tuple[RelayState, bool, str]]:
+    """
+    The commonest messages, exactly as clients send them, with what they
+    mean: C{on}, C{off}, and C{on NAME} and C{off NAME} for each relay's
+    name as configured and in lower case, each to the relay, the state and
+    the verb.  Any other spelling (upper case, more spaces) is parsed.
+    """
+    shortcuts = {b"on": (relays[0], True, "on"), b"off": (relays[0], False, "off")}
+    for relay in relays:
+        for name in {relay.name, relay.name.lower()}:
+            for verb, on in (("on", True), ("off", False)):
+                shortcuts[f"{verb} {name}".encode("ascii")] = (relay, on, verb)
+    return shortcuts
 
 
 def _sharedSequencers(

@@ -67,21 +67,24 @@ class EOFReceiver(Protocol):
         messages = buffer.split(delimiter)
         self._buffer = messages.pop()
         maxLength = self.MAX_LENGTH
-        for index, message in enumerate(messages):
+        lineReceived = self.lineReceived
+        index = 0
+        for message in messages:
+            index += 1
             if len(message) > maxLength:
                 self.stopReceiving()
                 self.lineLengthExceeded(message)
                 return
-            self.lineReceived(message)
-            if not self._receiving:
+            lineReceived(message)
+            if self._paused or not self._receiving:
+                if self._receiving:
+                    rest = messages[index:]
+                    if rest:
+                        rest.append(self._buffer)
+                        self._buffer = delimiter.join(rest)
                 return
-            if self._paused:
-                rest = messages[index + 1 :]
-                if rest:
-                    rest.append(self._buffer)
-                    self._buffer = delimiter.join(rest)
-                return
-        self._checkIncomplete()
+        if len(self._buffer) > maxLength:
+            self._checkIncomplete()
 
     def _checkIncomplete(self) -> None:
         """

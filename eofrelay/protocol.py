@@ -27,6 +27,7 @@ from eofrelay.commands import CommandError, parseCached
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
+from eofrelay.writethrough import writeThrough
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -145,6 +146,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _repliesBlocked = False
     _batch: Optional[list[bytes]] = None
     _batchSize = 0
+    _received = False
     _disconnecting = False
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
@@ -164,6 +166,9 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self.factory.connections.add(self)
         self.authenticated = self.factory.token is None
+        self._shortcuts = self.factory.shortcuts
+        self._counts = self.factory.commandCounts
+        self._closeAfterReply = self.factory.closeAfterReply
         self.callLater = self.factory.clock.callLater  # type: ignore[method-assign, assignment]
         if self.factory.idleTimeout:
             self.setTimeout(self.factory.idleTimeout)
@@ -187,29 +192,40 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         """
         Execute one message and queue its reply.
         """
-        self.resetTimeout()
-        verb = "invalid"
+        self._received = True
+        # The commonest messages (on, off, on NAME, off NAME), already
+        # parsed and checked by the factory: the same relay and the same
+        # call as through parsing and the handler, minus their cost.
+        shortcut = self._shortcuts.get(message)
         try:
-            command = parseCached(message)
-            handler = self._handlers.get(command.verb)
-            if handler is None:
-                raise CommandError(commands.UNKNOWN_COMMAND)
-            verb = command.verb
-            if not (
-                self.authenticated or command.verb in commands.BEFORE_AUTHENTICATION
-            ):
-                raise CommandError(commands.AUTHENTICATION_REQUIRED)
-            reply = handler(self, command.arguments)
+            if shortcut is not None and self.authenticated:
+                relay, on, verb = shortcut
+                reply = self._switchOne(relay, on, verb)
+            else:
+                verb = "invalid"
+                command = parseCached(message)
+                handler = self._handlers.get(command.verb)
+                if handler is None:
+                    raise CommandError(commands.UNKNOWN_COMMAND)
+                verb = command.verb
+                if not (self.authenticated or verb in commands.BEFORE_AUTHENTICATION):
+                    raise CommandError(commands.AUTHENTICATION_REQUIRED)
+                reply = handler(self, command.arguments)
         except CommandError as error:
             reply = error.reply
         except Exception:
             reply = self._failed(Failure())
-        if isinstance(reply, bytes):
-            self.factory.countCommand(verb, reply)
+        if reply.__class__ is bytes:
+            self._counts[verb, reply] += 1  # type: ignore[index]
+            if self._pending:
+                self._send(reply)
+            else:
+                self._write(reply)  # type: ignore[arg-type]
         else:
-            reply = reply.addErrback(self._failed).addCallback(self._counted, verb)
-        self._send(reply)
-        if self._closing or self.factory.closeAfterReply:
+            self._send(
+                reply.addErrback(self._failed).addCallback(self._counted, verb)  # type: ignore[union-attr]
+            )
+        if self._closing or self._closeAfterReply:
             self._closeWhenReplied()
 
     def lineLengthExceeded(self, message: bytes) -> None:
@@ -222,7 +238,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             peer=self.peer,
             limit=self.MAX_LENGTH,
         )
-        self.factory.countCommand("invalid", commands.LINE_TOO_LONG)
+        self._counts["invalid", commands.LINE_TOO_LONG] += 1
         self._send(commands.LINE_TOO_LONG)
         self._closeWhenReplied()
 
@@ -342,7 +358,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             self.factory.watchers.discard(self)
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
-        self._write(event + self.delimiter)
+        self._write(event)
 
     # Replies, in order
 
@@ -352,7 +368,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         reply that is ready.
         """
         if reply.__class__ is bytes and not self._pending:
-            self._write(reply + self.delimiter)  # type: ignore[operator]
+            self._write(reply)  # type: ignore[arg-type]
             return
         slot = _PendingReply()
         self._pending.append(slot)
@@ -364,33 +380,38 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         else:
             reply.addErrback(self._failed).addCallback(self._fill, slot)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, message: bytes) -> None:
         """
-        Write C{data}, or add it to the replies of the segment being
-        processed, which are written together once it is done.
+        Write one message (a reply or an event, without its delimiter), or
+        add it to the replies of the segment being processed, which are
+        written together once it is done.
         """
-        if self._batch is not None:
-            self._batch.append(data)
-            self._batchSize += len(data)
-            if self._batchSize >= self.BATCH_LIMIT:
-                # Let the transport see it, so that it can pause reading.
-                self._flushBatch()
-                self._batch = []
-        else:
-            self.transport.write(data)  # type: ignore[union-attr]
+        batch = self._batch
+        if batch is None:
+            writeThrough(self.transport, message + self.delimiter)  # type: ignore[arg-type]
+            return
+        batch.append(message)
+        self._batchSize += len(message) + 5  # and its delimiter, <EOF>
+        if self._batchSize >= self.BATCH_LIMIT:
+            # Let the transport see it, so that it can pause reading.
+            self._flushBatch()
+            self._batch = []
 
     def dataReceived(self, data: bytes) -> None:
         """
         Handle a segment's messages, then write all their replies at once.
         """
         if self._batch is not None:
-            super().dataReceived(data)
+            EOFReceiver.dataReceived(self, data)
             return
         self._batch = []
+        self._received = False
         try:
-            super().dataReceived(data)
+            EOFReceiver.dataReceived(self, data)
         finally:
             self._flushBatch()
+            if self._received:
+                self.resetTimeout()
 
     def _flushBatch(self) -> None:
         """
@@ -399,7 +420,8 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         batch, self._batch = self._batch, None
         self._batchSize = 0
         if batch:
-            self.transport.write(b"".join(batch))  # type: ignore[union-attr]
+            batch.append(b"")
+            writeThrough(self.transport, self.delimiter.join(batch))  # type: ignore[arg-type]
 
     def _counted(self, reply: bytes, verb: str) -> bytes:
         """
@@ -433,9 +455,12 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             count += 1
         ready = [each.reply for each in pending[:count]]
         del pending[:count]
-        if ready:
+        if ready and self._batch is None:
             ready.append(b"")
-            self._write(self.delimiter.join(ready))  # type: ignore[arg-type]
+            writeThrough(self.transport, self.delimiter.join(ready))  # type: ignore[arg-type]
+        else:
+            for reply in ready:
+                self._write(reply)  # type: ignore[arg-type]
         if self._closing and not pending:
             self.disconnect()
         elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:
@@ -487,7 +512,14 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
                 consumeErrors=True,
             )
             return switched.addCallback(_allSucceeded)
-        result = self._relay(arguments).switch(on, self.peer, stateName(on))
+        return self._switchOne(self._relay(arguments), on, stateName(on))
+
+    def _switchOne(self, relay: RelayState, on: bool, command: str) -> Reply:
+        """
+        Switch C{relay} for C{command}; the reply is C{success} once it is
+        switched.
+        """
+        result = relay.switch(on, self.peer, command)
         if result.__class__ is bool:
             return commands.SUCCESS
         return result.addCallback(_success)  # type: ignore[union-attr, no-any-return]

@@ -39,7 +39,9 @@ class Sequencer:
     """
 
     def __init__(self) -> None:
-        self._queue: deque[tuple[Callable[[], Any], Deferred[Any]]] = deque()
+        self._queue: deque[
+            tuple[Callable[..., Any], tuple[object, ...], Deferred[Any]]
+        ] = deque()
         self._running = False
         self._waiting = False
 
@@ -50,20 +52,22 @@ class Sequencer:
         """
         return not (self._queue or self._waiting or self._running)
 
-    def run(self, operation: Callable[[], T | Deferred[T]]) -> Deferred[T]:
+    def run(self, operation: Callable[..., T | Deferred[T]], *args: object) -> Deferred[T]:
         """
-        Run C{operation} after every operation submitted before it.
+        Run C{operation(*args)} after every operation submitted before it.
 
         @return: A Deferred firing with the operation's result, or failing
             with what it raised or how its Deferred failed.
         """
         result: Deferred[T] = Deferred()
-        self._queue.append((operation, result))
+        self._queue.append((operation, args, result))
         if not (self._running or self._waiting):
             self._drain()
         return result
 
-    def runNow(self, operation: Callable[[], T | Deferred[T]]) -> T | Deferred[T]:
+    def runNow(
+        self, operation: Callable[..., T | Deferred[T]], *args: object
+    ) -> T | Deferred[T]:
         """
         Like L{run}, but when nothing is queued or in progress, run
         C{operation} at once and return its plain result (or let its
@@ -71,11 +75,11 @@ class Sequencer:
 
         @return: The operation's result, or a Deferred for it.
         """
-        if not self.idle:
-            return self.run(operation)
+        if self._running or self._waiting or self._queue:
+            return self.run(operation, *args)
         self._running = True
         try:
-            outcome = operation()
+            outcome = operation(*args)
             if outcome.__class__ is not bool and isinstance(outcome, Deferred):
                 result: Deferred[T] = Deferred()
                 self._waiting = True
@@ -94,9 +98,9 @@ class Sequencer:
         self._running = True
         try:
             while self._queue and not self._waiting:
-                operation, result = self._queue.popleft()
+                operation, args, result = self._queue.popleft()
                 try:
-                    outcome = operation()
+                    outcome = operation(*args)
                 except Exception:
                     result.errback(Failure())
                     continue

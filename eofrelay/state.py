@@ -17,8 +17,10 @@ from zope.interface import implementer
 from eofrelay.interfaces import IRelay
 from eofrelay.sequencer import Sequencer
 
-#: Called after every change operation on a relay, with the relay, its
-#: state before and its state after (the same for a no-op).
+#: Called after every change operation on a relay that changed its state or
+#: the state last commanded (a pulse ended by a command that switches to the
+#: state the relay is in), with the relay, its state before and its state
+#: after.
 ChangeListener = Callable[["RelayState", bool, bool], None]
 
 #: What the operations of a L{RelayState} return: the state at once, or a
@@ -58,7 +60,7 @@ class RelayState:
     interlocked relays share), also while the driver answers
     asynchronously.  It keeps the relay's pulse timer and its interlock
     partners, logs every switch, and tells its listeners about every
-    change.  A burst of switches that change nothing (a client repeating
+    change (of the state, or of the state last commanded).  A burst of switches that change nothing (a client repeating
     C{on}) is logged as its first switch and a count.
 
     @ivar driver: The L{IRelay} provider that drives the hardware.
@@ -73,9 +75,10 @@ class RelayState:
 
     log = Logger()
 
-    #: Switches that change nothing are logged one by one at most once per
-    #: this many seconds; the others are counted and logged as a summary
-    #: with the next logged switch.
+    #: A switch that changes nothing and is logged starts a burst of this
+    #: many seconds: the switches of the burst that change nothing are
+    #: counted, and the count is logged when the burst ends or with the
+    #: next switch that is logged, whichever comes first.
     SUMMARY_PERIOD = 1.0
 
     def __init__(
@@ -112,7 +115,7 @@ class RelayState:
         self.uncertain = False
         self.switches = 0
         self.failures = 0
-        self._summaryStart: Optional[float] = None
+        self._summary: Optional[IDelayedCall] = None
         self._unlogged = 0
         self.hardwareTimeout = hardwareTimeout
 
@@ -154,7 +157,9 @@ class RelayState:
         @raise HardwareFailure: if the driver failed (or the Deferred fails
             with it).
         """
-        return self._submit(lambda: self._change(on, peer, command))
+        if self._pulseCall is None:
+            return self.sequencer.runNow(self._change, on, peer, command)
+        return self._submit(self._change, on, peer, command)
 
     def toggle(self, peer: str = "", command: str = "toggle") -> Result:
         """
@@ -178,20 +183,21 @@ class RelayState:
         @raise HardwareFailure: if the driver failed (or the Deferred fails
             with it).
         """
-        return self._submit(lambda: self._change(True, peer, command, milliseconds))
+        return self._submit(self._change, True, peer, command, milliseconds)
 
-    def _submit(self, change: Callable[[], Any]) -> Result:
+    def _submit(self, change: Callable[..., Any], *args: object) -> Result:
         """
-        Apply a change now, or queue it.  A pending pulse ends now, so that
-        its switch-off cannot overtake the change while it waits; should the
-        change fail, the pulse goes on and ends when it would have.
+        Apply C{change(*args)} now, or queue it.  A pending pulse ends now,
+        so that its switch-off cannot overtake the change while it waits;
+        should the change fail, the pulse goes on and ends when it would
+        have.
         """
         deadline = None if self._pulseCall is None else self._pulseCall.getTime()
         self.cancelPulse()
         if deadline is None:
-            return self.sequencer.runNow(change)
+            return self.sequencer.runNow(change, *args)
         try:
-            result = self.sequencer.runNow(change)
+            result = self.sequencer.runNow(change, *args)
         except HardwareFailure:
             self._resumePulse(None, deadline)
             raise
@@ -271,7 +277,8 @@ class RelayState:
         off before switching on, drive the relay, start the pulse timer,
         tell the listeners.
         """
-        self.cancelPulse()
+        if self._pulseCall is not None:
+            self.cancelPulse()
         old = self._on
         if new and self.partners:
             cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
@@ -294,12 +301,16 @@ class RelayState:
 
     def _finish(self, old: bool, state: bool, pulse: Optional[int]) -> bool:
         """
-        A change was applied: start the pulse timer, tell the listeners.
+        A change was applied: start the pulse timer, tell the listeners,
+        unless nothing changed, not even the state last commanded.
         """
+        if pulse is None and old == state and not self._commandedOff:
+            return state
         self._commandedOff = False
         if pulse is not None:
             self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
-        self._notify(old, state)
+        for listener in self.listeners:
+            listener(self, old, state)
         return state
 
     def _partnersOff(self, start: int, peer: str, command: str) -> Any:
@@ -374,21 +385,16 @@ class RelayState:
         """
         The driver switched the relay: record and log it.
         """
-        wasUncertain, self.uncertain = self.uncertain, False
         self.switches += 1
-        if (
-            old == new
-            and not wasUncertain
-            and command in _REPEATABLE
-            and self._summaryStart is not None
-            and self.clock.seconds() - self._summaryStart < self.SUMMARY_PERIOD
-        ):
+        if self.uncertain:
+            self.uncertain = False
+        elif old == new and self._summary is not None and command in _REPEATABLE:
             self._unlogged += 1
             return new
         self.flushLog()
         self._on = new
         if old == new and command in _REPEATABLE:
-            self._summaryStart = self.clock.seconds()
+            self._summary = self.clock.callLater(self.SUMMARY_PERIOD, self.flushLog)
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.name,
@@ -402,9 +408,11 @@ class RelayState:
     def flushLog(self) -> None:
         """
         Log how many switches that changed nothing were not logged one by
-        one, if any.
+        one, if any, and end the burst: the next one is logged again.
         """
-        self._summaryStart = None
+        summary, self._summary = self._summary, None
+        if summary is not None and summary.active():
+            summary.cancel()
         if self._unlogged:
             self.log.info(
                 "relay {relay} driven {count} more times without changing "

@@ -17,12 +17,15 @@ class MemoryPins:
 
     @ivar levels: The logical level of each pin set up, by BCM number.
     @ivar activeLow: Each pin's active-low setting, by BCM number.
-    @ivar history: Every C{(pin, on)} level driven, setup included, in
-        order.
+    @ivar history: The C{(pin, on)} levels driven, setup included, in
+        order: the last L{HISTORY} of them at least, and never more than
+        twice that, so that a simulation left running for months does not
+        grow without bound.
     @ivar released: Whether L{release} has been called.
     """
 
     description = "simulated (in memory)"
+    HISTORY = 10_000
 
     def __init__(self) -> None:
         self.levels: dict[int, bool] = {}
@@ -49,7 +52,10 @@ class MemoryPins:
         if pin not in self.levels:
             raise ValueError(f"GPIO {pin} is not set up")
         self.levels[pin] = on
-        self.history.append((pin, on))
+        history = self.history
+        history.append((pin, on))
+        if len(history) > 2 * self.HISTORY:
+            del history[: -self.HISTORY]
 
     def release(self) -> None:
         """

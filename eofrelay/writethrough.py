@@ -1,0 +1,41 @@
+# -*- test-case-name: tests.test_writethrough -*-
+"""
+Writing replies to a TCP connection at once instead of on the reactor's
+next turn.
+"""
+
+from __future__ import annotations
+
+from twisted.internet import tcp
+from twisted.internet.interfaces import ITransport
+
+
+def writeThrough(transport: ITransport, data: bytes) -> None:
+    """
+    Write C{data} to C{transport}, sending at once what the socket takes.
+
+    Twisted's TCP transport buffers every write and sends it on the
+    reactor's next turn: one more turn, and two more system calls to
+    register and unregister for writability, for each reply.  A server
+    transport of Twisted's own TCP with nothing buffered is given the data
+    through its C{writeSomeData} (the send that turn would do) and only
+    what the socket did not take is buffered, as asyncio's transports do.
+    Any other transport (TLS, UNIX sockets, test doubles), or a TCP
+    transport that is closing or still has data waiting, gets a plain
+    C{write}, so the order of the bytes and the transport's flow control
+    are unchanged.
+    """
+    if (
+        transport.__class__ is tcp.Server
+        and not transport.dataBuffer  # type: ignore[attr-defined]
+        and getattr(transport, "_tempDataLen", None) == 0
+        and transport.connected  # type: ignore[attr-defined]
+        and not transport.disconnecting  # type: ignore[attr-defined]
+        and not getattr(transport, "_writeDisconnecting", True)
+    ):
+        sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
+        if sent.__class__ is int:
+            if sent == len(data):
+                return
+            data = data[sent:]
+    transport.write(data)
