@@ -453,14 +453,14 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         count = 0
         while count < len(pending) and pending[count].reply is not None:
             count += 1
-        ready = [each.reply for each in pending[:count]]
+        ready: list[bytes] = [each.reply for each in pending[:count]]  # type: ignore[misc]
         del pending[:count]
         if ready and self._batch is None:
             ready.append(b"")
             writeThrough(self.transport, self.delimiter.join(ready))  # type: ignore[arg-type]
         else:
-            for reply in ready:
-                self._write(reply)  # type: ignore[arg-type]
+            for each in ready:
+                self._write(each)
         if self._closing and not pending:
             self.disconnect()
         elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:

@@ -52,7 +52,9 @@ class Sequencer:
         """
         return not (self._queue or self._waiting or self._running)
 
-    def run(self, operation: Callable[..., T | Deferred[T]], *args: object) -> Deferred[T]:
+    def run(
+        self, operation: Callable[..., T | Deferred[T]], *args: object
+    ) -> Deferred[T]:
         """
         Run C{operation(*args)} after every operation submitted before it.
 

@@ -60,8 +60,9 @@ class RelayState:
     interlocked relays share), also while the driver answers
     asynchronously.  It keeps the relay's pulse timer and its interlock
     partners, logs every switch, and tells its listeners about every
-    change (of the state, or of the state last commanded).  A burst of switches that change nothing (a client repeating
-    C{on}) is logged as its first switch and a count.
+    change (of the state, or of the state last commanded).  A burst of
+    switches that change nothing (a client repeating C{on}) is logged as
+    its first switch and a count.
 
     @ivar driver: The L{IRelay} provider that drives the hardware.
     @ivar name: The relay's name, as configured.
