@@ -200,7 +200,12 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         try:
             if shortcut is not None and self.authenticated:
                 relay, on, verb = shortcut
-                reply = self._switchOne(relay, on, verb)
+                switched = relay.switch(on, self.peer, verb)
+                reply = (
+                    commands.SUCCESS
+                    if switched.__class__ is bool
+                    else switched.addCallback(_success)  # type: ignore[union-attr]
+                )
             else:
                 verb = "invalid"
                 command = parseCached(message)
@@ -512,14 +517,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
                 consumeErrors=True,
             )
             return switched.addCallback(_allSucceeded)
-        return self._switchOne(self._relay(arguments), on, stateName(on))
-
-    def _switchOne(self, relay: RelayState, on: bool, command: str) -> Reply:
-        """
-        Switch C{relay} for C{command}; the reply is C{success} once it is
-        switched.
-        """
-        result = relay.switch(on, self.peer, command)
+        result = self._relay(arguments).switch(on, self.peer, stateName(on))
         if result.__class__ is bool:
             return commands.SUCCESS
         return result.addCallback(_success)  # type: ignore[union-attr, no-any-return]

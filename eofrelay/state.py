@@ -271,30 +271,27 @@ class RelayState:
     # The steps of a change, run by the sequencer
 
     def _change(
-        self, new: bool, peer: str, command: str, pulse: Optional[int] = None
+        self,
+        new: bool,
+        peer: str,
+        command: str,
+        pulse: Optional[int] = None,
+        partnersOff: bool = False,
     ) -> Any:
         """
         Apply one change: cancel a pending pulse, switch interlock partners
-        off before switching on, drive the relay, start the pulse timer,
-        tell the listeners.
+        off before switching on (unless C{partnersOff} says they are),
+        drive the relay, then L{_finish}.
         """
         if self._pulseCall is not None:
             self.cancelPulse()
         old = self._on
-        if new and self.partners:
+        if new and self.partners and not partnersOff:
             cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
             if cleared is not None:
                 return cleared.addCallback(
-                    lambda ignored: self._driveAndFinish(old, new, peer, command, pulse)
+                    lambda ignored: self._change(new, peer, command, pulse, True)
                 )
-        return self._driveAndFinish(old, new, peer, command, pulse)
-
-    def _driveAndFinish(
-        self, old: bool, new: bool, peer: str, command: str, pulse: Optional[int]
-    ) -> Any:
-        """
-        Drive the relay, then L{_finish} the change.
-        """
         driven = self._drive(new, peer, command)
         if driven.__class__ is bool:
             return self._finish(old, driven, pulse)
