@@ -275,6 +275,20 @@ class MemoryPinsTests(SynchronousTestCase):
         self.assertTrue(pins.released)
         self.assertEqual(pins.levels, {})
 
+    def test_historyBounded(self) -> None:
+        """
+        The history keeps at least the last C{HISTORY} levels and never
+        more than twice that many, however long the simulation runs.
+        """
+        pins = MemoryPins()
+        pins.HISTORY = 10
+        pins.setup(17, False, False)
+        for index in range(1, 1000):
+            pins.write(17, index % 2 == 1)
+            self.assertLessEqual(len(pins.history), 20)
+            self.assertGreaterEqual(len(pins.history), min(index + 1, 10))
+        self.assertEqual(pins.history[-2:], [(17, False), (17, True)])
+
     def test_misuse(self) -> None:
         """
         Setting a pin up twice or writing a pin not set up is an error.

@@ -309,3 +309,68 @@ class TimedModelTests(SynchronousTestCase):
         self.assertEqual([r.on for r in relays], list(model.state.values()))
         pulsing = {relay.name for relay in factory.relays if relay.pulsing}
         self.assertEqual(pulsing, set(model.deadline))
+
+
+shortcutMessage = st.one_of(
+    st.sampled_from(
+        [b"on", b"off", b"on a", b"off a", b"on b", b"off B", b"on B", b"ping"]
+    ),
+    st.sampled_from([b"ON", b" on", b"on  a", b"on a ", b"off\tb", b"on all"]),
+    st.sampled_from([b"auth secret", b"auth wrong", b"status a", b"toggle"]),
+)
+
+
+class ShortcutTests(SynchronousTestCase):
+    """
+    The messages the factory knows without parsing (C{on}, C{off}, C{on
+    NAME}, C{off NAME}) do exactly what they do when parsed.
+    """
+
+    @PROFILE
+    @given(st.lists(shortcutMessage, max_size=25), st.booleans())
+    def test_sameAsParsed(self, messages: list[bytes], token: bool) -> None:
+        """
+        The same messages to a factory with its shortcuts and to one
+        without give the same replies, the same switches and the same log.
+        """
+        from twisted.logger import capturedLogs
+
+        outcomes = []
+        for shortcuts in (True, False):
+            a, b = MemoryRelay("a"), MemoryRelay("B")
+            factory = RelayFactory(
+                [a, b], clock=Clock(), token=b"secret" if token else None
+            )
+            if not shortcuts:
+                factory.shortcuts = {}
+            protocol, transport = connect(factory)
+            with capturedLogs() as events:
+                protocol.dataReceived(b"".join(m + b"<EOF>" for m in messages))
+            lines = [e["log_format"].format(**e) for e in events]
+            outcomes.append(
+                (transport.value(), a.history, b.history, lines, factory.commandCounts)
+            )
+        self.assertEqual(outcomes[0], outcomes[1])
+
+    def test_known(self) -> None:
+        """
+        The shortcuts are C{on} and C{off} for the default relay, and C{on
+        NAME} and C{off NAME} with each name as configured and in lower
+        case.
+        """
+        a, b = MemoryRelay("a"), MemoryRelay("Pump")
+        factory = RelayFactory([a, b], clock=Clock())
+        first, second = factory.relays
+        self.assertEqual(
+            factory.shortcuts,
+            {
+                b"on": (first, True, "on"),
+                b"off": (first, False, "off"),
+                b"on a": (first, True, "on"),
+                b"off a": (first, False, "off"),
+                b"on Pump": (second, True, "on"),
+                b"off Pump": (second, False, "off"),
+                b"on pump": (second, True, "on"),
+                b"off pump": (second, False, "off"),
+            },
+        )
