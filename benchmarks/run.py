@@ -93,10 +93,14 @@ def serverCommand(name: str, port: int, idle: bool) -> list[str]:
     """
     The command line that runs server C{name} on C{port}.
     """
-    if name == EOFRELAY:
-        twistd = str(Path(sys.executable).parent / "twistd")
+    if name.startswith(EOFRELAY):
+        twistd = [str(Path(sys.executable).parent / "twistd")]
+        if name == f"{EOFRELAY}-asyncio":
+            twistd.append("--reactor=asyncio")
+        elif name == f"{EOFRELAY}-uvloop":
+            twistd = [sys.executable, "-m", "benchmarks.twistd_uvloop"]
         command = [
-            twistd,
+            *twistd,
             "-n",
             "--pidfile=",
             "eofrelay",
@@ -139,7 +143,7 @@ class Server:
         self.name = name
         message, reply = (
             (b"ping<EOF>", b"pong<EOF>")
-            if name == EOFRELAY
+            if name.startswith(EOFRELAY)
             else (load.REQUEST, load.REPLY)
         )
         for _attempt in range(3):
