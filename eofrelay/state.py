@@ -17,10 +17,9 @@ from zope.interface import implementer
 from eofrelay.interfaces import IRelay
 from eofrelay.sequencer import Sequencer
 
-#: Called after every change operation on a relay that changed its state or
-#: the state last commanded (a pulse ended by a command that switches to the
-#: state the relay is in), with the relay, its state before and its state
-#: after.
+#: Called after every change operation on a relay, with the relay, its
+#: state before and its state after (the same for a no-op, which may still
+#: be news to a state file that is out of date).
 ChangeListener = Callable[["RelayState", bool, bool], None]
 
 #: What the operations of a L{RelayState} return: the state at once, or a
@@ -60,9 +59,8 @@ class RelayState:
     interlocked relays share), also while the driver answers
     asynchronously.  It keeps the relay's pulse timer and its interlock
     partners, logs every switch, and tells its listeners about every
-    change (of the state, or of the state last commanded).  A burst of
-    switches that change nothing (a client repeating C{on}) is logged as
-    its first switch and a count.
+    change.  A burst of switches that change nothing (a client repeating
+    C{on}) is logged as its first switch and a count.
 
     @ivar driver: The L{IRelay} provider that drives the hardware.
     @ivar name: The relay's name, as configured.
@@ -78,8 +76,9 @@ class RelayState:
 
     #: A switch that changes nothing and is logged starts a burst of this
     #: many seconds: the switches of the burst that change nothing are
-    #: counted, and the count is logged when the burst ends or with the
-    #: next switch that is logged, whichever comes first.
+    #: counted, and the count is logged with the next switch that is
+    #: logged, or by L{flushLog} (at stop).  No timer is involved, so a
+    #: relay leaves nothing scheduled on its clock.
     SUMMARY_PERIOD = 1.0
 
     def __init__(
@@ -116,7 +115,7 @@ class RelayState:
         self.uncertain = False
         self.switches = 0
         self.failures = 0
-        self._summary: Optional[IDelayedCall] = None
+        self._burstEnd: Optional[float] = None
         self._unlogged = 0
         self.hardwareTimeout = hardwareTimeout
 
@@ -299,11 +298,8 @@ class RelayState:
 
     def _finish(self, old: bool, state: bool, pulse: Optional[int]) -> bool:
         """
-        A change was applied: start the pulse timer, tell the listeners,
-        unless nothing changed, not even the state last commanded.
+        A change was applied: start the pulse timer, tell the listeners.
         """
-        if pulse is None and old == state and not self._commandedOff:
-            return state
         self._commandedOff = False
         if pulse is not None:
             self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
@@ -386,13 +382,18 @@ class RelayState:
         self.switches += 1
         if self.uncertain:
             self.uncertain = False
-        elif old == new and self._summary is not None and command in _REPEATABLE:
+        elif (
+            old == new
+            and self._burstEnd is not None
+            and command in _REPEATABLE
+            and self.clock.seconds() < self._burstEnd
+        ):
             self._unlogged += 1
             return new
         self.flushLog()
         self._on = new
         if old == new and command in _REPEATABLE:
-            self._summary = self.clock.callLater(self.SUMMARY_PERIOD, self.flushLog)
+            self._burstEnd = self.clock.seconds() + self.SUMMARY_PERIOD
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.name,
@@ -408,9 +409,7 @@ class RelayState:
         Log how many switches that changed nothing were not logged one by
         one, if any, and end the burst: the next one is logged again.
         """
-        summary, self._summary = self._summary, None
-        if summary is not None and summary.active():
-            summary.cancel()
+        self._burstEnd = None
         if self._unlogged:
             self.log.info(
                 "relay {relay} driven {count} more times without changing "

@@ -21,9 +21,9 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     through its C{writeSomeData} (the send that turn would do) and only
     what the socket did not take is buffered, as asyncio's transports do.
     Any other transport (TLS, UNIX sockets, test doubles), or a TCP
-    transport that is closing or still has data waiting, gets a plain
-    C{write}, so the order of the bytes and the transport's flow control
-    are unchanged.
+    transport that has started TLS, is closing or being aborted, or still
+    has data waiting, gets a plain C{write}, so the order of the bytes, the
+    encryption and the transport's flow control are unchanged.
     """
     if (
         transport.__class__ is tcp.Server
@@ -32,6 +32,8 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
         and transport.connected  # type: ignore[attr-defined]
         and not transport.disconnecting  # type: ignore[attr-defined]
         and not getattr(transport, "_writeDisconnecting", True)
+        and not getattr(transport, "_aborting", True)
+        and not getattr(transport, "TLS", True)
     ):
         sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
         if sent.__class__ is int:

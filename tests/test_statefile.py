@@ -191,6 +191,62 @@ class StateFileTests(SynchronousTestCase):
         self.assertIn(b'"version": 1', encodeStates({}))
 
 
+class RepeatedCommandTests(SynchronousTestCase):
+    """
+    A command that changes nothing still brings the state file up to date.
+    """
+
+    def setUp(self) -> None:
+        self.path = self.mktemp()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+
+    def test_staleFileCorrected(self) -> None:
+        """
+        A file left saying C{on} by an earlier run, with the relay started
+        off, records C{off} once a client commands C{off}.
+        """
+        from twisted.internet.task import Clock
+
+        from eofrelay.factory import RelayFactory
+        from eofrelay.testing import MemoryRelay, connect
+
+        StateFile(self.path, synchronously).save({"relay": True})
+        stateFile = StateFile(self.path, synchronously)
+        factory = RelayFactory([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"off<EOF>")
+        self.assertEqual(transport.value(), b"success<EOF>")
+        self.assertEqual(StateFile(self.path).load(), {"relay": False})
+
+    def test_failedWriteRetried(self) -> None:
+        """
+        When recording C{on} failed, the client's repeated C{on} records it.
+        """
+        from twisted.internet.defer import fail
+        from twisted.internet.task import Clock
+
+        from eofrelay.factory import RelayFactory
+        from eofrelay.testing import MemoryRelay, connect
+
+        attempts: list[object] = []
+
+        def diskFullOnce(function: Any, *args: Any) -> Deferred[Any]:
+            attempts.append(function)
+            if len(attempts) == 1:
+                return fail(OSError(28, "No space left on device"))
+            return maybeDeferred(function, *args)
+
+        stateFile = StateFile(self.path, diskFullOnce)
+        factory = RelayFactory([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"on<EOF>")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+        self.assertFalse(os.path.exists(self.path))
+        protocol.dataReceived(b"on<EOF>")
+        self.assertEqual(transport.value(), b"success<EOF>success<EOF>")
+        self.assertEqual(StateFile(self.path).load(), {"relay": True})
+
+
 class RestoredStatesTests(SynchronousTestCase):
     """
     Tests for L{restoredStates}.

@@ -5,14 +5,17 @@ Tests for L{eofrelay.writethrough}.
 from __future__ import annotations
 
 import socket
-from typing import Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.internet.ssl import PrivateCertificate
 from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
+from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.writethrough import writeThrough
@@ -45,19 +48,24 @@ class Writer(Protocol):
     write.
     """
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(
+        self, chunks: list[bytes], before: Callable[[Any], object] = lambda t: None
+    ) -> None:
         self.chunks = chunks
+        self.before = before
         self.registered: list[bool] = []
         self.transportClass: Optional[type] = None
         self.done: Deferred[None] = Deferred()
 
     def connectionMade(self) -> None:
         self.transportClass = self.transport.__class__
+        self.before(self.transport)
         for chunk in self.chunks:
             writeThrough(self.transport, chunk)  # type: ignore[arg-type]
             writers = reactor.getWriters()  # type: ignore[attr-defined]
             self.registered.append(self.transport in writers)  # type: ignore[comparison-overlap]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        if self.transport.connected:  # type: ignore[union-attr]
+            self.transport.loseConnection()  # type: ignore[union-attr]
 
     def connectionLost(self, reason: object = None) -> None:
         self.done.callback(None)
@@ -75,17 +83,22 @@ class WriterFactory(ServerFactory):
         return self.writer
 
 
-def readAll(port: int) -> bytes:
+def readAll(port: int, greeting: bytes = b"") -> bytes:
     """
-    Connect, read until the server closes, return what was read.
+    Connect, send C{greeting}, read until the server closes or resets the
+    connection (at any point, connecting included), return what was read.
     """
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        received = bytearray()
-        for _ in range(BIG):
-            data = sock.recv(1 << 20)
-            if not data:
-                return bytes(received)
-            received += data
+    received = bytearray()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(greeting)
+            for _ in range(BIG):
+                data = sock.recv(1 << 20)
+                if not data:
+                    return bytes(received)
+                received += data
+    except (ConnectionResetError, BrokenPipeError):
+        return bytes(received)
     raise AssertionError("the server never closed")
 
 
@@ -97,14 +110,15 @@ class TCPTests(TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def serve(self, chunks):  # type: ignore[no-untyped-def]
+    def serve(self, chunks, before=lambda transport: None, greeting=b""):  # type: ignore[no-untyped-def]
         """
-        Accept one connection whose protocol writes C{chunks} and closes;
-        return what the peer read and the protocol.
+        Accept one connection whose protocol calls C{before} with its
+        transport, writes C{chunks} and closes, while the peer sends
+        C{greeting}; return what the peer read and the protocol.
         """
-        writer = Writer(chunks)
+        writer = Writer(chunks, before)
         port = listen(self, WriterFactory(writer))
-        received = yield deferToThread(readAll, port)
+        received = yield deferToThread(readAll, port, greeting)
         yield writer.done
         return received, writer
 
@@ -130,3 +144,32 @@ class TCPTests(TestCase):
         self.assertEqual(writer.registered, [True, True, True])
         self.assertEqual(len(received), len(big) + len(b"after<EOF>last<EOF>"))
         self.assertTrue(received == big + b"after<EOF>last<EOF>")
+
+    @inlineCallbacks
+    def test_notAfterStartTLS(self):  # type: ignore[no-untyped-def]
+        """
+        Once the transport has started TLS, what is written goes through
+        TLS: the peer never sees it in clear.
+        """
+        import twisted.test
+
+        certificate = PrivateCertificate.loadPEM(
+            FilePath(twisted.test.__file__).sibling("server.pem").getContent()
+        )
+        received, writer = yield self.serve(
+            [b"secret-reply<EOF>"],
+            lambda transport: transport.startTLS(certificate.options()),
+            greeting=b"not a TLS handshake<EOF>",
+        )
+        self.assertIs(writer.transportClass, tcp.Server)
+        self.assertNotIn(b"secret-reply", received)
+
+    @inlineCallbacks
+    def test_notAfterAbort(self):  # type: ignore[no-untyped-def]
+        """
+        Once the transport is being aborted, nothing more is sent.
+        """
+        received, _writer = yield self.serve(
+            [b"secret-reply<EOF>"], lambda transport: transport.abortConnection()
+        )
+        self.assertEqual(received, b"")
