@@ -13,6 +13,7 @@ import sys
 from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import react
@@ -48,7 +49,7 @@ class Options(usage.Options):
         "connection or no reply in time."
     )
     optParameters = [
-        ["host", None, "localhost", "server host"],
+        ["host", None, "localhost", "server host name, IPv4 or IPv6 address"],
         ["port", "p", "1100", "server TCP port"],
         [
             "connect",
@@ -83,8 +84,11 @@ class Options(usage.Options):
             port = int(self["port"])
         except ValueError:
             raise usage.UsageError("--timeout and --port must be numbers") from None
-        if self["connect"] is None:
-            self["connect"] = f"tcp:{self['host']}:{port}"
+        self["port"] = port
+        host = self["host"]
+        self["where"] = self["connect"] or (
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        )
         self["token"] = None
         if self["token-file"]:
             try:
@@ -118,9 +122,12 @@ async def main(reactor: Any, options: Options) -> int:
     """
     clock: IReactorTime = reactor
     timeout = options["timeout"]
-    where = options["connect"]
+    where = options["where"]
+    endpoint = options["connect"] or HostnameEndpoint(
+        reactor, options["host"], options["port"]
+    )
     try:
-        connecting = connect(reactor, where, options["token"])
+        connecting = connect(reactor, endpoint, options["token"])
         client = await connecting.addTimeout(timeout, clock)
     except TimeoutError:
         return _fail(f"no connection to {where} within {timeout:g} s", 2)

@@ -109,6 +109,24 @@ class CLITests(TestCase):
         self.assertEqual(result, (0, "on\n", ""))
 
     @inlineCallbacks
+    def test_ipv6(self):  # type: ignore[no-untyped-def]
+        """
+        C{--host} takes an IPv6 address, and a host name that resolves to
+        both families reaches a server listening on IPv4 only.
+        """
+        from twisted.internet.endpoints import TCP6ServerEndpoint
+
+        listening = yield TCP6ServerEndpoint(reactor, 0, interface="::1").listen(
+            self.factory
+        )
+        self.addCleanup(listening.stopListening)
+        port = str(listening.getHost().port)
+        result = yield runCLI("--host", "::1", "--port", port, "on", "pump")
+        self.assertEqual(result, (0, "success\n", ""))
+        result = yield runCLI("--host", "localhost", "--port", self.port, "ping")
+        self.assertEqual(result, (0, "pong\n", ""))
+
+    @inlineCallbacks
     def test_pythonDashM(self):  # type: ignore[no-untyped-def]
         """
         C{python -m eofrelay.client} is the same tool.
@@ -241,14 +259,24 @@ class OptionsTests(SynchronousTestCase):
 
     def test_endpoint(self) -> None:
         """
-        C{--host}/C{--port} make a TCP endpoint; C{--connect} replaces it.
+        C{--host}/C{--port} name the server (IPv6 addresses in brackets in
+        messages); C{--connect} replaces them.
         """
         options = Options()
         options.parseOptions(["--host", "pi", "-p", "99", "pulse", "a", "5"])
         self.assertEqual(
-            (options["connect"], options["command"], options["arguments"]),
-            ("tcp:pi:99", "pulse", ("a", "5")),
+            (
+                options["connect"],
+                options["where"],
+                options["port"],
+                options["command"],
+                options["arguments"],
+            ),
+            (None, "pi:99", 99, "pulse", ("a", "5")),
         )
         options = Options()
+        options.parseOptions(["--host", "::1", "ping"])
+        self.assertEqual(options["where"], "[::1]:1100")
+        options = Options()
         options.parseOptions(["-c", "unix:/s", "ping"])
-        self.assertEqual(options["connect"], "unix:/s")
+        self.assertEqual((options["connect"], options["where"]), ("unix:/s", "unix:/s"))

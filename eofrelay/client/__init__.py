@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Optional
+from typing import Optional, Union
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IReactorCore
+from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint
 from twisted.python.failure import Failure
 
 from eofrelay import commands
@@ -329,9 +329,11 @@ class RelayClient:
 
 
 async def _connect(
-    reactor: IReactorCore, description: str, token: Optional[str]
+    reactor: IReactorCore,
+    where: Union[str, IStreamClientEndpoint],
+    token: Optional[str],
 ) -> RelayClient:
-    endpoint = clientFromString(reactor, description)
+    endpoint = clientFromString(reactor, where) if isinstance(where, str) else where
     protocol = await connectProtocol(endpoint, RelayClientProtocol())
     client = RelayClient(protocol)
     if token is not None:
@@ -340,14 +342,18 @@ async def _connect(
 
 
 def connect(
-    reactor: IReactorCore, description: str, token: Optional[str] = None
+    reactor: IReactorCore,
+    where: Union[str, IStreamClientEndpoint],
+    token: Optional[str] = None,
 ) -> Deferred[RelayClient]:
     """
     Connect to an eofrelay server.
 
-    @param description: A Twisted client endpoint description, e.g.
-        C{"tcp:raspberrypi.local:1100"} or C{"tls:pi.lan:1100"}.
+    @param where: A Twisted client endpoint description, e.g.
+        C{"tcp:raspberrypi.local:1100"} or C{"tls:pi.lan:1100"}, or a client
+        endpoint (such as a L{HostnameEndpoint}, which reaches IPv4 and
+        IPv6 addresses alike).
     @param token: If given, C{auth} is sent first.
     @return: A Deferred firing with a L{RelayClient}.
     """
-    return Deferred.fromCoroutine(_connect(reactor, description, token))
+    return Deferred.fromCoroutine(_connect(reactor, where, token))
