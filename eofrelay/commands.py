@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_commands -*-
+# -*- test-case-name: tests.test_protocol,tests.test_properties -*-
 """
 The messages of eofrelay's wire protocol: how a message is parsed, and the
 exact texts of the replies.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_names -*-
+# -*- test-case-name: tests.test_factory -*-
 """
 The rules for relay names.
 """

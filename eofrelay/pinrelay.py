@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_pinrelay -*-
+# -*- test-case-name: tests.test_factory,tests.test_gpio -*-
 """
 A relay wired to one GPIO pin.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sequencer -*-
+# -*- test-case-name: tests.test_sequencer,tests.test_factory -*-
 """
 Operations applied one at a time, in the order they arrive.
 """

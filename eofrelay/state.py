@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_state -*-
+# -*- test-case-name: tests.test_factory,tests.test_pulse -*-
 """
 The shared state of one relay: what every connection sees.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_testing -*-
+# -*- test-case-name: tests.test_protocol -*-
 """
 Test doubles for eofrelay and for applications that embed it.
 """
