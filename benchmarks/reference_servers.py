@@ -15,7 +15,10 @@ KIND is one of:
     delimiter;
   - C{asyncio}: a hand-written asyncio protocol that frames a whole
     received chunk at once and writes all of its replies with one
-    C{transport.write}.
+    C{transport.write};
+  - C{floor}: the same algorithm on Twisted's reactor, writing with
+    eofrelay's own L{writeThrough}: eofrelay's I/O path with none of its
+    per-message work, the most a Twisted server can do here.
 
 Each listens on 127.0.0.1 (PORT 0 picks a free port), prints
 C{listening on N} and serves until killed.  All answer C{on<EOF>} and
@@ -125,6 +128,51 @@ def serveLineOnly(port: int) -> None:
     reactor.run()  # type: ignore[attr-defined]
 
 
+# The asyncio server's algorithm on Twisted, with eofrelay's write path.
+
+
+def serveFloor(port: int) -> None:
+    """
+    Serve the protocol on Twisted's reactor the way L{AsyncioRelay} does,
+    writing each segment's replies through L{writeThrough}.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.protocol import Protocol, ServerFactory
+
+    from eofrelay.writethrough import writeThrough
+
+    replies = {command: SUCCESS + DELIMITER for command in COMMANDS}
+    unknown = UNKNOWN + DELIMITER
+
+    class FloorRelay(Protocol):
+        """
+        Frames each received chunk at once; one write for all its replies.
+        """
+
+        buffer = b""
+
+        def dataReceived(self, data: bytes) -> None:
+            """
+            Answer every complete message of the buffer, in order.
+            """
+            buffer = self.buffer + data if self.buffer else data
+            messages = buffer.split(DELIMITER)
+            self.buffer = messages.pop()
+            if messages:
+                writeThrough(
+                    self.transport,  # type: ignore[arg-type]
+                    b"".join([replies.get(m.strip(), unknown) for m in messages]),
+                )
+
+    factory = ServerFactory()
+    factory.protocol = FloorRelay
+    listening = reactor.listenTCP(  # type: ignore[attr-defined]
+        port, factory, backlog=BACKLOG, interface=HOST
+    )
+    announce(listening.getHost().port)  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+
+
 # A hand-written asyncio server.
 
 
@@ -188,6 +236,7 @@ SERVERS = {
     "socketserver": serveSocketServer,
     "lineonly": serveLineOnly,
     "asyncio": serveAsyncio,
+    "floor": serveFloor,
 }
 
 

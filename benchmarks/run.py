@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EOFRELAY = "eofrelay"
 #: The baseline of the start-up scenario: a bare Python importing the reactor.
 IMPORT_REACTOR = "import-reactor"
-REFERENCES = ("lineonly", "asyncio", "socketserver", IMPORT_REACTOR)
+REFERENCES = ("lineonly", "asyncio", "socketserver", "floor", IMPORT_REACTOR)
 SCENARIOS: dict[str, tuple[str, ...]] = {
-    "one-shot": (EOFRELAY, "lineonly", "asyncio", "socketserver"),
-    "round-trip": (EOFRELAY, "lineonly", "asyncio"),
-    "pipelined": (EOFRELAY, "lineonly", "asyncio"),
+    "one-shot": (EOFRELAY, "lineonly", "asyncio", "socketserver", "floor"),
+    "round-trip": (EOFRELAY, "lineonly", "asyncio", "floor"),
+    "pipelined": (EOFRELAY, "lineonly", "asyncio", "floor"),
     "idle": (EOFRELAY, "lineonly", "asyncio"),
     "start-up": (EOFRELAY, "lineonly", "asyncio", "socketserver", IMPORT_REACTOR),
 }

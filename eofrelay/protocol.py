@@ -15,11 +15,14 @@ from twisted.internet.defer import (
     maybeDeferred,
     succeed,
 )
-from twisted.internet.interfaces import IAddress, IDelayedCall, IHalfCloseableProtocol
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IHalfCloseableProtocol,
+)
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from eofrelay import commands
 from eofrelay.access import peerHost, tokenMatches
@@ -27,7 +30,7 @@ from eofrelay.commands import CommandError, parseCached
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
-from eofrelay.writethrough import writeThrough
+from eofrelay.writethrough import hasUnsentData, writeThrough
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -93,7 +96,6 @@ class _PendingReply:
         self.reply: Optional[bytes] = None
 
 
-@implementer(IHalfCloseableProtocol)
 class RelayProtocol(EOFReceiver, TimeoutMixin):
     """
     eofrelay's wire protocol on one connection.
@@ -104,7 +106,10 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     asynchronously and out of order.  The protocol holds no device state.
 
     A peer that half-closes its side still gets every pending reply; then
-    the connection is closed.
+    the connection is closed.  The protocol adapts to
+    L{IHalfCloseableProtocol} (see L{__conform__}) only while that needs
+    handling, so that a peer that closes with nothing left to send (the
+    article's client, once it has its reply) is closed at once.
 
     Reading is paused, so that TCP slows the peer down, while the
     transport's write buffer is full (the protocol is registered as the
@@ -185,6 +190,21 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.setTimeout(None)
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
+
+    def __conform__(self, interface: object) -> Optional[RelayProtocol]:
+        """
+        Be an L{IHalfCloseableProtocol} while replies are pending or the
+        transport still holds data to send, so that the peer's half-close
+        lets them be delivered (L{readConnectionLost}).  Otherwise the
+        transport, finding no such protocol, closes the connection as soon
+        as the peer closes its side, without a further turn of the reactor:
+        there is nothing left to send, and nothing more is acted upon.
+        """
+        if interface is IHalfCloseableProtocol and (
+            self._pending or self._disconnecting or hasUnsentData(self.transport)  # type: ignore[arg-type]
+        ):
+            return self
+        return None
 
     # Framing events
 

@@ -1,13 +1,34 @@
 # -*- test-case-name: tests.test_writethrough -*-
 """
 Writing replies to a TCP connection at once instead of on the reactor's
-next turn.
+next turn, and knowing whether a transport still holds data to send.
+
+This module is the only one that knows how Twisted's TCP transport buffers.
 """
 
 from __future__ import annotations
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import ITransport
+
+
+def _isPlainTCP(transport: ITransport) -> bool:
+    """
+    Whether C{transport} is Twisted's own TCP server transport, with the
+    buffers this module knows about.
+    """
+    return transport.__class__ is tcp.Server and hasattr(transport, "_tempDataLen")
+
+
+def hasUnsentData(transport: ITransport) -> bool:
+    """
+    Whether C{transport} may still hold data it has not handed to the
+    socket: C{True} for any transport but Twisted's plain TCP one, whose
+    buffers are checked.
+    """
+    if not _isPlainTCP(transport) or getattr(transport, "TLS", True):
+        return True
+    return bool(transport.dataBuffer or transport._tempDataLen)  # type: ignore[attr-defined]
 
 
 def writeThrough(transport: ITransport, data: bytes) -> None:

@@ -14,11 +14,14 @@ from typing import TypeVar
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.task import Clock
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
+from zope.interface import implementer
 
 from eofrelay.factory import RelayFactory
+from eofrelay.interfaces import IRelay
 from eofrelay.testing import MemoryRelay
 from tests.sockets import listen
 
@@ -249,3 +252,69 @@ class SlowWatcherTests(TestCase):
         self.assertLess(largest, 256 * 1024)
         reply = yield deferToThread(articleClient, port, b"status<EOF>")
         self.assertEqual(reply, b"off<EOF>")
+
+
+@implementer(IRelay)
+class NextTurnRelay:
+    """
+    A relay whose driver answers on the reactor's next turn.
+    """
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def switch(self, on: bool) -> Deferred[None]:
+        def done() -> None:
+            self.on = on
+
+        return deferLater(reactor, 0, done)
+
+    def state(self) -> bool:
+        return self.on
+
+
+class HalfCloseTests(TestCase):
+    """
+    A peer's half-close on a real TCP connection.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.factory = RelayFactory([NextTurnRelay()], clock=Clock())
+        self.port = listen(self, self.factory)
+
+    @inlineCallbacks
+    def test_pendingRepliesDelivered(self):  # type: ignore[no-untyped-def]
+        """
+        A peer that half-closes while its replies wait for the relay gets
+        them all, then the server closes.
+        """
+        reply = yield deferToThread(
+            halfCloseClient, self.port, b"on<EOF>ping<EOF>off<EOF>status<EOF>"
+        )
+        self.assertEqual(reply, b"success<EOF>pong<EOF>success<EOF>off<EOF>")
+
+    @inlineCallbacks
+    def test_halfCloseableOnlyWhenNeeded(self):  # type: ignore[no-untyped-def]
+        """
+        The server's protocol is an L{IHalfCloseableProtocol} while a reply
+        is pending, and not once everything is sent, so that a peer's close
+        then closes the connection at once.
+        """
+        client = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        client.sendall(b"ping<EOF>")
+        self.assertEqual((yield deferToThread(readReplies, client, 1)), b"pong<EOF>")
+        [protocol] = self.factory.connections
+        self.assertIsNone(IHalfCloseableProtocol(protocol, None))
+        client.sendall(b"on<EOF>")
+        for _ in range(10_000):
+            if protocol._pending:
+                break
+            yield deferLater(reactor, 0, lambda: None)
+        self.assertIs(IHalfCloseableProtocol(protocol, None), protocol)
+        self.assertEqual((yield deferToThread(readReplies, client, 1)), b"success<EOF>")
+        self.assertIsNone(IHalfCloseableProtocol(protocol, None))
