@@ -73,9 +73,14 @@ class Settings:
     depth: int = 32
     idleConnections: int = 5_000
     settle: float = 1.0
+    #: Seconds of the same load, not measured, before a round-trip or
+    #: pipelined run, so that every server is measured warm.
+    warmUp: float = 1.0
 
 
-QUICK = Settings(oneShotTotal=2_000, seconds=1.0, idleConnections=500, settle=0.3)
+QUICK = Settings(
+    oneShotTotal=2_000, seconds=1.0, idleConnections=500, settle=0.3, warmUp=0.3
+)
 
 
 def freePort() -> int:
@@ -238,6 +243,9 @@ def runOne(scenario: str, name: str, settings: Settings) -> tuple[load.Result, s
             )
         elif scenario in ("round-trip", "pipelined"):
             depth = 1 if scenario == "round-trip" else settings.depth
+            load.persistent(
+                server.port, settings.concurrency, depth, settings.warmUp, server.pid
+            )
             result = load.persistent(
                 server.port, settings.concurrency, depth, settings.seconds, server.pid
             )
