@@ -14,7 +14,11 @@ from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, TimeoutError
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectingCancelledError,
+    DNSLookupError,
+)
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import react
 from twisted.python import usage
@@ -84,8 +88,10 @@ class Options(usage.Options):
             port = int(self["port"])
         except ValueError:
             raise usage.UsageError("--timeout and --port must be numbers") from None
+        if not 0 < port < 65536:
+            raise usage.UsageError("--port must be from 1 to 65535")
         self["port"] = port
-        host = self["host"]
+        host = self["host"] = self["host"].removeprefix("[").removesuffix("]")
         self["where"] = self["connect"] or (
             f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         )
@@ -129,11 +135,13 @@ async def main(reactor: Any, options: Options) -> int:
     try:
         connecting = connect(reactor, endpoint, options["token"])
         client = await connecting.addTimeout(timeout, clock)
-    except TimeoutError:
+    except (TimeoutError, ConnectingCancelledError):
+        # An endpoint cancelled by the timeout fails with the latter.
         return _fail(f"no connection to {where} within {timeout:g} s", 2)
     except RelayError as error:
         return _fail(error.reply, 1)
-    except (ConnectError, DNSLookupError, ConnectionLost, OSError) as error:
+    except (ConnectError, DNSLookupError, ConnectionLost, OSError, ValueError) as error:
+        # ValueError: a host name that HostnameEndpoint refuses.
         return _fail(f"cannot connect to {where}: {error}", 2)
     command = options["command"]
     try:

@@ -50,7 +50,9 @@ def describePeer(address: IAddress) -> str:
     port = getattr(address, "port", None)
     if host is None:
         name = getattr(address, "name", None)
-        return f"unix:{name.decode() if isinstance(name, bytes) else name or ''}"
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", errors="backslashreplace")
+        return f"unix:{name or ''}"
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
@@ -156,6 +158,12 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
 
+    def __init__(self) -> None:
+        # A list, not a deque: it holds at most MAX_PENDING replies, and an
+        # empty list costs a tenth of an empty deque on every idle
+        # connection.
+        self._pending: list[_PendingReply] = []
+
     def connectionMade(self) -> None:
         """
         Take the connection's limits from the factory and register for
@@ -164,10 +172,6 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self._connected = True
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
-        # A list, not a deque: it holds at most MAX_PENDING replies, and an
-        # empty list costs a tenth of an empty deque on every idle
-        # connection.
-        self._pending: list[_PendingReply] = []
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self.factory.connections.add(self)
         self.authenticated = self.factory.token is None

@@ -219,6 +219,44 @@ class CLITests(TestCase):
         self.assertIn("no reply", err)
 
     @inlineCallbacks
+    def test_connectTimeout(self):  # type: ignore[no-untyped-def]
+        """
+        A server that does not even accept the connection in time gives
+        exit status 2 and one line.
+        """
+        full = socket.socket()
+        self.addCleanup(full.close)
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        address = full.getsockname()
+        waiting = []
+        for _ in range(3):
+            # The first fills the accept queue; the SYNs of the others are
+            # dropped, and so will be the CLI's.
+            client = socket.socket()
+            self.addCleanup(client.close)
+            client.setblocking(False)
+            client.connect_ex(address)
+            waiting.append(client)
+        status, out, err = yield runCLI(
+            "--host", "127.0.0.1", "--port", str(address[1]), "--timeout", "0.3", "ping"
+        )
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(
+            err, f"eofrelay-cli: no connection to 127.0.0.1:{address[1]} within 0.3 s\n"
+        )
+
+    @inlineCallbacks
+    def test_badHostName(self):  # type: ignore[no-untyped-def]
+        """
+        A host name that cannot be one gives exit status 2 and one line.
+        """
+        status, out, err = yield runCLI("--host", "bad host", "--timeout", "2", "ping")
+        self.assertEqual((status, out), (2, ""))
+        self.assertTrue(err.startswith("eofrelay-cli: cannot connect to bad host:1100"))
+        self.assertEqual(err.count("\n"), 1)
+
+    @inlineCallbacks
     def test_articleServer(self):  # type: ignore[no-untyped-def]
         """
         C{on} and C{off} work against the article's one-command server.
@@ -254,7 +292,15 @@ class OptionsTests(SynchronousTestCase):
         """
         from twisted.python.usage import UsageError
 
-        for arguments in (["fly"], ["on", "a", "b"], ["pulse"], ["relays", "x"], []):
+        for arguments in (
+            ["fly"],
+            ["on", "a", "b"],
+            ["pulse"],
+            ["relays", "x"],
+            [],
+            ["--port", "70000", "ping"],
+            ["--port", "0", "ping"],
+        ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
 
     def test_endpoint(self) -> None:
@@ -277,6 +323,11 @@ class OptionsTests(SynchronousTestCase):
         options = Options()
         options.parseOptions(["--host", "::1", "ping"])
         self.assertEqual(options["where"], "[::1]:1100")
+        options = Options()
+        options.parseOptions(["--host", "[fe80::1]", "ping"])
+        self.assertEqual(
+            (options["host"], options["where"]), ("fe80::1", "[fe80::1]:1100")
+        )
         options = Options()
         options.parseOptions(["-c", "unix:/s", "ping"])
         self.assertEqual((options["connect"], options["where"]), ("unix:/s", "unix:/s"))

@@ -323,6 +323,25 @@ class OrderTests(SynchronousTestCase):
         )
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
 
+    def test_halfCloseableBeforeConnected(self) -> None:
+        """
+        Twisted may ask a protocol whether it handles half-closes before its
+        C{connectionMade} has run (or when it failed): the answer is a
+        plain yes, never an exception, so the transport still closes.
+        """
+        from twisted.internet.interfaces import IHalfCloseableProtocol
+
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        self.assertIs(IHalfCloseableProtocol(protocol, None), protocol)
+
+    def test_describeOddUnixPeer(self) -> None:
+        """
+        A UNIX peer bound to a name that is not UTF-8 is still described.
+        """
+        self.assertEqual(
+            describePeer(UNIXAddress(b"\0peer-\xff")), "unix:\x00peer-\\xff"
+        )
+
     def test_halfClose(self) -> None:
         """
         A peer that half-closes after sending still gets every pending
