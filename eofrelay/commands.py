@@ -28,6 +28,35 @@ AUTHENTICATION_REQUIRED: Final = b"error: authentication required"
 AUTHENTICATION_FAILED: Final = b"error: authentication failed"
 TOO_MANY_CONNECTIONS: Final = b"error: too many connections"
 
+#: The result each error reply counts as in the metrics (its text after
+#: C{error: }); any other reply counts as C{ok}.
+ERROR_RESULTS: Final = {
+    reply: reply[len(b"error: ") :].decode("ascii")
+    for reply in (
+        UNKNOWN_COMMAND,
+        EMPTY_COMMAND,
+        BAD_ENCODING,
+        UNKNOWN_RELAY,
+        BAD_ARGUMENT,
+        HARDWARE_FAILURE,
+        LINE_TOO_LONG,
+        AUTHENTICATION_REQUIRED,
+        AUTHENTICATION_FAILED,
+        TOO_MANY_CONNECTIONS,
+    )
+}
+
+
+def resultOf(reply: bytes) -> str:
+    """
+    What a reply counts as in the metrics: C{"ok"}, or the error's text
+    (C{"unknown relay"} for C{error: unknown relay}).  There are as many
+    results as error replies, whatever the replies carry (C{relays} lists
+    states), so counting by result stays bounded.
+    """
+    return ERROR_RESULTS.get(reply, "ok")
+
+
 #: The verbs allowed before C{auth} when a token is configured.
 BEFORE_AUTHENTICATION: Final = frozenset({"auth", "ping", "help", "quit"})
 

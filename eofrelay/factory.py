@@ -15,6 +15,7 @@ from twisted.logger import Logger
 
 from eofrelay import commands
 from eofrelay.access import FailedAuthentications, Network, isAllowed
+from eofrelay.commands import resultOf
 from eofrelay.interfaces import IRelay
 from eofrelay.names import checkRelayName
 from eofrelay.protocol import RelayProtocol, describePeer
@@ -141,7 +142,7 @@ class RelayFactory(ServerFactory):
         self.allow = None if allow is None else list(allow)
         self.token = token
         self.failedAuthentications = FailedAuthentications(self.clock)
-        self.commandCounts: Counter[tuple[str, bytes]] = Counter()
+        self.commandCounts: Counter[tuple[str, str]] = Counter()
         self.refusedCounts: Counter[str] = Counter()
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
@@ -170,12 +171,13 @@ class RelayFactory(ServerFactory):
 
     def countCommand(self, verb: str, reply: bytes) -> None:
         """
-        Count a command by verb and reply, for the metrics.
+        Count a command by verb and result (L{resultOf} its reply), for the
+        metrics.
 
         @param verb: A verb the server knows, or C{"invalid"}: never a
             string of the client's own.
         """
-        self.commandCounts[verb, reply] += 1
+        self.commandCounts[verb, resultOf(reply)] += 1
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """

@@ -9,7 +9,6 @@ added to the path of a command beyond the counters the factory keeps.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -67,11 +66,7 @@ class RelayCollector(Collector):
             "Commands by verb and result (ok, or the error).",
             labels=["verb", "result"],
         )
-        byResult: Counter[tuple[str, str]] = Counter()
-        for (verb, reply), count in list(factory.commandCounts.items()):
-            error = reply.startswith(b"error: ")
-            byResult[verb, reply[7:].decode() if error else "ok"] += count
-        for (verb, result), count in sorted(byResult.items()):
+        for (verb, result), count in sorted(factory.commandCounts.items()):
             commands.add_metric([verb, result], count)
         yield commands
         yield GaugeMetricFamily(

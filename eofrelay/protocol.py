@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from eofrelay import commands
 from eofrelay.access import peerHost, tokenMatches
-from eofrelay.commands import CommandError, parseCached
+from eofrelay.commands import ERROR_RESULTS, CommandError, parseCached
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
@@ -245,7 +245,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         except Exception:
             reply = self._failed(Failure())
         if reply.__class__ is bytes:
-            self._counts[verb, reply] += 1  # type: ignore[index]
+            self._counts[verb, ERROR_RESULTS.get(reply, "ok")] += 1  # type: ignore[call-overload]
             if self._pending:
                 self._send(reply)
             else:
@@ -267,7 +267,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             peer=self.peer,
             limit=self.MAX_LENGTH,
         )
-        self._counts["invalid", commands.LINE_TOO_LONG] += 1
+        self.factory.countCommand("invalid", commands.LINE_TOO_LONG)
         self._send(commands.LINE_TOO_LONG)
         self._closeWhenReplied()
 

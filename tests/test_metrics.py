@@ -126,3 +126,29 @@ class MetricsTests(TestCase):
         )  # fmt: skip
         service = makeService(options)
         self.assertEqual(len(list(service)), 2)
+
+    def test_countsBounded(self) -> None:
+        """
+        Commands are counted by verb and result (C{ok} or the error), not by
+        the reply they got: C{relays} in every combination of states, and
+        C{help}, make one count each, so the counts cannot grow without
+        bound however long the service runs.
+        """
+        relays = [MemoryRelay(name) for name in "abcdef"]
+        factory = RelayFactory(relays, clock=Clock())
+        protocol, _transport = connect(factory)
+        for states in range(64):
+            for index, relay in enumerate(relays):
+                verb = "on" if states >> index & 1 else "off"
+                protocol.dataReceived(f"{verb} {relay.name}<EOF>".encode())
+            protocol.dataReceived(b"relays<EOF>help<EOF>on zz<EOF>")
+        self.assertEqual(
+            factory.commandCounts,
+            {
+                ("on", "ok"): 192,
+                ("off", "ok"): 192,
+                ("relays", "ok"): 64,
+                ("help", "ok"): 64,
+                ("on", "unknown relay"): 64,
+            },
+        )
