@@ -39,6 +39,9 @@ DELIMITER = b"<EOF>"
 SUCCESS = b"success"
 UNKNOWN = b"error: unknown command"
 COMMANDS = (b"on", b"off")
+#: Each command's reply with its delimiter, and the reply to anything else.
+REPLIES = {command: SUCCESS + DELIMITER for command in COMMANDS}
+UNKNOWN_REPLY = UNKNOWN + DELIMITER
 
 
 def announce(port: int) -> None:
@@ -102,8 +105,6 @@ def serveLineOnly(port: int) -> None:
     """
     Serve the protocol with a minimal L{LineOnlyReceiver}.
     """
-    from twisted.internet import reactor
-    from twisted.internet.protocol import ServerFactory
     from twisted.protocols.basic import LineOnlyReceiver
 
     class RelayLine(LineOnlyReceiver):
@@ -119,8 +120,18 @@ def serveLineOnly(port: int) -> None:
             """
             self.sendLine(SUCCESS if line.strip() in COMMANDS else UNKNOWN)
 
+    serveTwisted(port, RelayLine)
+
+
+def serveTwisted(port: int, protocol: type) -> None:
+    """
+    Listen with C{protocol} on Twisted's reactor and run it.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.protocol import ServerFactory
+
     factory = ServerFactory()
-    factory.protocol = RelayLine
+    factory.protocol = protocol
     listening = reactor.listenTCP(  # type: ignore[attr-defined]
         port, factory, backlog=BACKLOG, interface=HOST
     )
@@ -136,13 +147,9 @@ def serveFloor(port: int) -> None:
     Serve the protocol on Twisted's reactor the way L{AsyncioRelay} does,
     writing each segment's replies through L{writeThrough}.
     """
-    from twisted.internet import reactor
-    from twisted.internet.protocol import Protocol, ServerFactory
+    from twisted.internet.protocol import Protocol
 
     from eofrelay.writethrough import writeThrough
-
-    replies = {command: SUCCESS + DELIMITER for command in COMMANDS}
-    unknown = UNKNOWN + DELIMITER
 
     class FloorRelay(Protocol):
         """
@@ -161,16 +168,10 @@ def serveFloor(port: int) -> None:
             if messages:
                 writeThrough(
                     self.transport,  # type: ignore[arg-type]
-                    b"".join([replies.get(m.strip(), unknown) for m in messages]),
+                    b"".join([REPLIES.get(m.strip(), UNKNOWN_REPLY) for m in messages]),
                 )
 
-    factory = ServerFactory()
-    factory.protocol = FloorRelay
-    listening = reactor.listenTCP(  # type: ignore[attr-defined]
-        port, factory, backlog=BACKLOG, interface=HOST
-    )
-    announce(listening.getHost().port)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    serveTwisted(port, FloorRelay)
 
 
 # A hand-written asyncio server.
@@ -184,8 +185,8 @@ class AsyncioRelay(asyncio.Protocol):
     MAX_LINE = 16384
     _transport: Optional[asyncio.Transport] = None
     _buffer = b""
-    _replies = {command: SUCCESS + DELIMITER for command in COMMANDS}
-    _unknown = UNKNOWN + DELIMITER
+    _replies = REPLIES
+    _unknown = UNKNOWN_REPLY
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from eofrelay import commands
 from eofrelay.access import peerHost, tokenMatches
-from eofrelay.commands import ERROR_RESULTS, CommandError, parseCached
+from eofrelay.commands import CommandError, parseCached, resultOf
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
@@ -245,7 +245,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         except Exception:
             reply = self._failed(Failure())
         if reply.__class__ is bytes:
-            self._counts[verb, ERROR_RESULTS.get(reply, "ok")] += 1  # type: ignore[call-overload]
+            self._counts[verb, resultOf(reply)] += 1  # type: ignore[arg-type]
             if self._pending:
                 self._send(reply)
             else:

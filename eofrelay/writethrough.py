@@ -47,14 +47,11 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     encryption and the transport's flow control are unchanged.
     """
     if (
-        transport.__class__ is tcp.Server
-        and not transport.dataBuffer  # type: ignore[attr-defined]
-        and getattr(transport, "_tempDataLen", None) == 0
+        not hasUnsentData(transport)
         and transport.connected  # type: ignore[attr-defined]
         and not transport.disconnecting  # type: ignore[attr-defined]
         and not getattr(transport, "_writeDisconnecting", True)
         and not getattr(transport, "_aborting", True)
-        and not getattr(transport, "TLS", True)
     ):
         sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
         if sent.__class__ is int:
