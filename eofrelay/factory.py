@@ -5,7 +5,7 @@ The factory that holds the shared state of all configured relays.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -142,7 +142,9 @@ class RelayFactory(ServerFactory):
         self.allow = None if allow is None else list(allow)
         self.token = token
         self.failedAuthentications = FailedAuthentications(self.clock)
-        self.commandCounts: Counter[tuple[str, str]] = Counter()
+        # A defaultdict rather than a Counter: counting is on every
+        # command's path, and a Counter's item access costs twice as much.
+        self.commandCounts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.refusedCounts: Counter[str] = Counter()
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:

@@ -279,39 +279,33 @@ class RelayState:
     ) -> Any:
         """
         Apply one change: cancel a pending pulse, switch interlock partners
-        off before switching on (unless C{partnersOff} says they are),
-        drive the relay, then L{_finish}.
+        off before switching on (unless C{partnersOff} says they are), then
+        drive the relay, starting C{pulse}, if any, once it is on.
         """
         if self._pulseCall is not None:
             self.cancelPulse()
-        old = self._on
         if new and self.partners and not partnersOff:
             cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
             if cleared is not None:
                 return cleared.addCallback(
-                    lambda ignored: self._change(new, peer, command, pulse, True)
+                    self._partnersCleared, new, peer, command, pulse
                 )
-        driven = self._drive(new, peer, command)
-        if driven.__class__ is bool:
-            return self._finish(old, driven, pulse)
-        return driven.addCallback(lambda state: self._finish(old, state, pulse))
+        return self._drive(new, peer, command, pulse)
 
-    def _finish(self, old: bool, state: bool, pulse: Optional[int]) -> bool:
+    def _partnersCleared(
+        self, ignored: object, new: bool, peer: str, command: str, pulse: Optional[int]
+    ) -> Any:
         """
-        A change was applied: start the pulse timer, tell the listeners.
+        The interlock partners were switched off asynchronously: go on with
+        the change.
         """
-        self._commandedOff = False
-        if pulse is not None:
-            self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
-        for listener in self.listeners:
-            listener(self, old, state)
-        return state
+        return self._change(new, peer, command, pulse, True)
 
     def _partnersOff(self, start: int, peer: str, command: str) -> Any:
         """
         Switch off, one after the other, the partners from index C{start}
         on that are on (or whose state is uncertain after a hardware
-        failure); end their pulses once they are off.
+        failure); their pulses end once they are off.
 
         @return: C{None}, or a Deferred firing when they are off.
         """
@@ -319,48 +313,28 @@ class RelayState:
             partner = self.partners[index]
             if not (partner._on or partner.uncertain):
                 continue
-            old = partner._on
             driven = partner._drive(False, peer, command)
-            if isinstance(driven, Deferred):
-                return driven.addCallback(
-                    self._partnerOff, partner, old, index, peer, command
-                )
-            partner._partnerSwitchedOff(old)
+            if driven.__class__ is not bool:
+                return driven.addCallback(self._partnerOff, index + 1, peer, command)
         return None
 
-    def _partnerOff(
-        self,
-        state: bool,
-        partner: RelayState,
-        old: bool,
-        index: int,
-        peer: str,
-        command: str,
+    def _partnerOff(self, ignored: object, start: int, peer: str, command: str) -> Any:
+        """
+        A partner was switched off asynchronously: go on with the next.
+        """
+        return self._partnersOff(start, peer, command)
+
+    def _drive(
+        self, new: bool, peer: str, command: str, pulse: Optional[int] = None
     ) -> Any:
         """
-        A partner was switched off asynchronously: tell its listeners and go
-        on with the next partners.
-        """
-        partner._partnerSwitchedOff(old)
-        return self._partnersOff(index + 1, peer, command)
-
-    def _partnerSwitchedOff(self, old: bool) -> None:
-        """
-        An interlock switched this relay off: its pulse is over; tell the
-        listeners.
-        """
-        self.cancelPulse()
-        self._commandedOff = False
-        self._notify(old, False)
-
-    def _drive(self, new: bool, peer: str, command: str) -> Any:
-        """
-        Drive the relay through its driver and record the outcome.
+        Drive the relay through its driver, then record the outcome
+        (L{_driven}).
 
         @return: The new state, or a Deferred firing with it.
         @raise HardwareFailure: if the driver raised (or the Deferred fails
             with it if the driver's Deferred failed); the state is then
-            unchanged.
+            unchanged, and so is a pending pulse.
         """
         old = self._on
         try:
@@ -370,18 +344,39 @@ class RelayState:
         if driven is not None and isinstance(driven, Deferred):
             driven.addTimeout(self.hardwareTimeout, self.clock)  # type: ignore[arg-type]
             return driven.addCallbacks(
-                lambda ignored: self._driven(old, new, peer, command),
-                lambda failure: Failure(self._failed(failure, old, new, peer, command)),
+                self._driven,
+                self._driveFailed,
+                (old, new, peer, command, pulse),
+                errbackArgs=(old, new, peer, command),
             )
-        return self._driven(old, new, peer, command)
+        return self._driven(None, old, new, peer, command, pulse)
 
-    def _driven(self, old: bool, new: bool, peer: str, command: str) -> bool:
+    def _driveFailed(
+        self, failure: Failure, old: bool, new: bool, peer: str, command: str
+    ) -> Failure:
         """
-        The driver switched the relay: record and log it.
+        The driver's Deferred failed: a L{HardwareFailure}, logged.
+        """
+        return Failure(self._failed(failure, old, new, peer, command))
+
+    def _driven(
+        self,
+        ignored: object,
+        old: bool,
+        new: bool,
+        peer: str,
+        command: str,
+        pulse: Optional[int],
+    ) -> bool:
+        """
+        The driver switched the relay: record and log it, end a pending
+        pulse (an interlock switched the relay off) or start C{pulse}, and
+        tell the listeners.
         """
         self.switches += 1
         if self.uncertain:
             self.uncertain = False
+            self._log(old, new, peer, command)
         elif (
             old == new
             and self._burstEnd is not None
@@ -389,7 +384,21 @@ class RelayState:
             and self.clock.seconds() < self._burstEnd
         ):
             self._unlogged += 1
-            return new
+        else:
+            self._log(old, new, peer, command)
+        if self._pulseCall is not None:
+            self.cancelPulse()
+        self._commandedOff = False
+        if pulse is not None:
+            self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)
+        for listener in self.listeners:
+            listener(self, old, new)
+        return new
+
+    def _log(self, old: bool, new: bool, peer: str, command: str) -> None:
+        """
+        Record and log a switch, and start a burst if it changed nothing.
+        """
         self.flushLog()
         self._on = new
         if old == new and command in _REPEATABLE:
@@ -402,7 +411,6 @@ class RelayState:
             peer=peer,
             command=command,
         )
-        return new
 
     def flushLog(self) -> None:
         """
@@ -444,10 +452,3 @@ class RelayState:
             command=command,
         )
         return HardwareFailure(failure.getErrorMessage())
-
-    def _notify(self, old: bool, new: bool) -> None:
-        """
-        Tell every listener about a change.
-        """
-        for listener in self.listeners:
-            listener(self, old, new)
