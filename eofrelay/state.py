@@ -376,7 +376,7 @@ class RelayState:
         self.switches += 1
         if self.uncertain:
             self.uncertain = False
-            self._log(old, new, peer, command)
+            self._record(old, new, peer, command)
         elif (
             old == new
             and self._burstEnd is not None
@@ -385,8 +385,11 @@ class RelayState:
         ):
             self._unlogged += 1
         else:
-            self._log(old, new, peer, command)
+            self._record(old, new, peer, command)
         if self._pulseCall is not None:
+            # Only an interlock partner gets here with a pulse pending (a
+            # relay's own change cancels its pulse first): the pulse is
+            # over once the partner is off.
             self.cancelPulse()
         self._commandedOff = False
         if pulse is not None:
@@ -395,9 +398,11 @@ class RelayState:
             listener(self, old, new)
         return new
 
-    def _log(self, old: bool, new: bool, peer: str, command: str) -> None:
+    def _record(self, old: bool, new: bool, peer: str, command: str) -> None:
         """
-        Record and log a switch, and start a burst if it changed nothing.
+        Take C{new} as the relay's state and log the switch (after the
+        summary of the burst before it, if any); a switch that changed
+        nothing starts a burst.
         """
         self.flushLog()
         self._on = new
