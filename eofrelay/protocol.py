@@ -572,14 +572,17 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         if not 1 <= len(arguments) <= 2:
             raise CommandError(commands.BAD_ARGUMENT)
         relay = self._relay(arguments[:-1])
-        milliseconds = arguments[-1]
+        # Leading zeros do not count; without them, a number too long to be
+        # in range is refused before it is converted.
+        digits = arguments[-1].lstrip("0")
         if not (
-            milliseconds.isdigit()
-            and len(milliseconds) <= len(str(MAX_PULSE_MS))
-            and 1 <= int(milliseconds) <= MAX_PULSE_MS
+            arguments[-1].isdigit()
+            and len(digits) <= len(str(MAX_PULSE_MS))
+            and 1 <= int(digits or "0") <= MAX_PULSE_MS
         ):
             raise CommandError(commands.BAD_ARGUMENT)
-        pulsed = relay.pulse(int(milliseconds), self.peer, f"pulse {int(milliseconds)}")
+        milliseconds = int(digits)
+        pulsed = relay.pulse(milliseconds, self.peer, f"pulse {milliseconds}")
         return then(pulsed, _success)
 
     def command_status(self, arguments: tuple[str, ...]) -> Reply:

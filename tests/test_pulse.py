@@ -156,12 +156,35 @@ class PulseTests(SynchronousTestCase):
 
     def test_hugeDuration(self) -> None:
         """
-        Durations with thousands of digits are refused as bad arguments.
+        Durations with thousands of digits are refused as bad arguments, and
+        so are zero and 86400001 however many leading zeros they have.
         """
         factory = RelayFactory([MemoryRelay("a")], maxLine=10_000, clock=self.clock)
         protocol, transport = connect(factory)
-        protocol.dataReceived(b"pulse " + b"9" * 5000 + b"<EOF>pulse 000000001<EOF>")
-        self.assertEqual(replies(transport), [commands.BAD_ARGUMENT] * 2)
+        protocol.dataReceived(
+            b"pulse " + b"9" * 5000 + b"<EOF>pulse " + b"0" * 5000 + b"<EOF>"
+            b"pulse 0000000086400001<EOF>"
+        )
+        self.assertEqual(replies(transport), [commands.BAD_ARGUMENT] * 3)
+
+    def test_leadingZeros(self) -> None:
+        """
+        Leading zeros do not count: C{pulse 00000000001} and a duration of
+        thousands of zeros then C{250} are pulses of 1 and 250 ms.
+        """
+        factory = RelayFactory([MemoryRelay("a")], maxLine=10_000, clock=self.clock)
+        protocol, transport = connect(factory)
+        relay = factory.relay()
+        protocol.dataReceived(b"pulse 00000000001<EOF>")
+        self.assertEqual(replies(transport), [b"success"])
+        self.clock.advance(0.001)
+        self.assertFalse(relay.isOn)
+        protocol.dataReceived(b"pulse " + b"0" * 5000 + b"250<EOF>")
+        self.assertEqual(replies(transport), [b"success"])
+        self.clock.advance(0.249)
+        self.assertTrue(relay.isOn)
+        self.clock.advance(0.001)
+        self.assertFalse(relay.isOn)
 
     def test_commandedState(self) -> None:
         """
