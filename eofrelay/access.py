@@ -20,9 +20,9 @@ Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 _MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
-#: The characters a token may have: no whitespace, nothing that could
-#: form the delimiter.
-_TOKEN = re.compile(rb"[A-Za-z0-9._~+/=:-]{1,256}\Z")
+#: What a token may be: printable ASCII without whitespace, so that it is
+#: one word of C{auth TOKEN}.
+_TOKEN = re.compile(rb"[!-~]{1,256}\Z")
 
 
 def parseNetwork(cidr: str) -> Network:
@@ -84,30 +84,37 @@ def readTokenFile(path: str) -> bytes:
     Read the token from C{path}: its content without surrounding
     whitespace.
 
-    @raise TokenFileError: if the file cannot be read, is empty, contains
-        whitespace or non-ASCII inside the token, or can be read by every
-        user of the machine.
+    @raise TokenFileError: if the file cannot be read, is empty, or the
+        token is longer than 256 bytes, contains whitespace, the delimiter
+        C{<EOF>} or anything but printable ASCII.
     """
     try:
-        mode = os.stat(path).st_mode
         with open(path, "rb") as file:
             token = file.read().strip()
     except OSError as error:
         raise TokenFileError(
             f"cannot read token file {path}: {error.strerror}"
         ) from None
-    if mode & stat.S_IROTH:
-        raise TokenFileError(
-            f"token file {path} is readable by every user; run: chmod o-rwx {path}"
-        )
     if not token:
         raise TokenFileError(f"token file {path} is empty")
-    if not _TOKEN.match(token):
+    if not _TOKEN.match(token) or b"<EOF>" in token:
         raise TokenFileError(
-            f"token file {path}: the token must be 1 to 256 letters, digits "
-            "or . _ ~ + / = : - (e.g. made with: openssl rand -hex 32)"
+            f"token file {path}: the token must be one word of 1 to 256 "
+            "printable ASCII characters, without <EOF> "
+            "(e.g. made with: openssl rand -hex 32)"
         )
     return token
+
+
+def readableByEveryone(path: str) -> bool:
+    """
+    Whether every user of the machine may read the file at C{path} (its
+    "other" read bit), which a file holding a secret should not allow.
+    """
+    try:
+        return bool(os.stat(path).st_mode & stat.S_IROTH)
+    except OSError:
+        return False
 
 
 def tokenMatches(expected: bytes, given: bytes) -> bool:

@@ -60,12 +60,19 @@ class RelayService(MultiService):
 
     def startService(self) -> None:
         """
-        Log the relays served, then start listening.
+        Log the relays served, record their states at start in the state
+        file, if any, then start listening.
+
+        The states at start are the states in force from then on, whatever
+        chose them (C{--power-on off}, C{on} or C{restore}), so that a
+        later C{restore} never brings back states older than this run.
         """
         self.log.info(
             "eofrelay serving relays: {relays}",
             relays=", ".join(relay.name for relay in self.factory.relays),
         )
+        if self.factory.stateFile is not None:
+            self.factory.stateFile.save(self.factory.commandedStates())
         super().startService()
 
     def stopService(self) -> Deferred[None]:

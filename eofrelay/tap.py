@@ -13,7 +13,12 @@ from twisted.internet import endpoints
 from twisted.logger import Logger
 from twisted.python import usage
 
-from eofrelay.access import TokenFileError, parseNetwork, readTokenFile
+from eofrelay.access import (
+    TokenFileError,
+    parseNetwork,
+    readableByEveryone,
+    readTokenFile,
+)
 from eofrelay.factory import RelayFactory
 from eofrelay.gpio import BACKENDS, GPIOUnavailable, openPins
 from eofrelay.interfaces import IPins
@@ -95,6 +100,25 @@ def _integer(option: str, value: str, lowest: int, highest: int) -> int:
     return number
 
 
+def _seconds(option: str, value: str, highest: float) -> float:
+    """
+    Parse an option's duration in seconds: a decimal number from 0 to
+    C{highest}, fractions allowed.  A whole number comes back as an
+    C{int}, so that the log says C{600 seconds}, not C{600.0}.
+
+    @raise usage.UsageError: if it is not such a number.
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= highest:  # NaN fails this too
+        raise usage.UsageError(
+            f"--{option} {value!r}: expected a number of seconds from 0 to {highest:g}"
+        )
+    return int(seconds) if seconds.is_integer() else seconds
+
+
 class Options(usage.Options):
     """
     The options of C{twistd eofrelay}.
@@ -161,8 +185,8 @@ class Options(usage.Options):
             "token-file",
             None,
             None,
-            "require 'auth TOKEN' with the token in this file (not readable "
-            "by other users) before other commands",
+            "require 'auth TOKEN' with the token in this file (keep it "
+            "unreadable by other users) before other commands",
         ],
     ]
     optFlags = [
@@ -226,7 +250,7 @@ class Options(usage.Options):
                 f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
             )
         self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
-        self["idle-timeout"] = _integer("idle-timeout", self["idle-timeout"], 0, 10**7)
+        self["idle-timeout"] = _seconds("idle-timeout", self["idle-timeout"], 1e7)
         self["max-connections"] = _integer(
             "max-connections", self["max-connections"], 1, 10**6
         )
@@ -383,6 +407,12 @@ def makeService(options: Options) -> RelayService:
         be used, so that twistd prints that line and not a traceback.
     """
     raiseFileLimit(options["max-connections"])
+    if options["token-file"] and readableByEveryone(options["token-file"]):
+        _log.warn(
+            "token file {path} is readable by every user, who can then "
+            "authenticate; run: chmod o-rwx {path}",
+            path=options["token-file"],
+        )
     stateFile = StateFile(options["state-file"]) if options["state-file"] else None
     initial = powerOnStates(options, stateFile)
     try:

@@ -101,6 +101,27 @@ class ExitPolicyTests(TestCase):
         self.assertEqual(pins.levels, {5: True, 6: False, 7: False})
         self.assertEqual(StateFile(path).load(), {"a": True, "b": False, "c": False})
 
+    def test_statesAtStartRecorded(self) -> None:
+        """
+        The states the relays start in are recorded at start, so that the
+        file never holds states older than the running service's: a file
+        left saying C{a} is on by an earlier run says off after a start
+        with every relay off.
+        """
+        path = self.mktemp()
+        stateFile = StateFile(path, lambda f, *args: maybeDeferred(f, *args))
+        stateFile.save({"a": True, "b": True})
+        pins = MemoryPins()
+        factory = RelayFactory(
+            [PinRelay("a", pins, 5), PinRelay("b", pins, 6, on=True)],
+            clock=Clock(),
+            stateFile=stateFile,
+        )
+        service = RelayService(factory, [], pins)
+        service.startService()
+        self.assertEqual(StateFile(path).load(), {"a": False, "b": True})
+        self.successResultOf(service.stopService())
+
     def test_badPolicy(self) -> None:
         """
         Only C{off} and C{keep} are exit policies.

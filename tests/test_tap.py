@@ -392,6 +392,45 @@ class ProtectionOptionsTests(SynchronousTestCase):
             [str(n) for n in factory.allow or []], ["10.0.0.0/8", "::1/128"]
         )
 
+    def test_readableTokenFile(self) -> None:
+        """
+        A token file every user may read is used, with a warning in the log
+        that says how to fix it.
+        """
+        import os
+
+        from twisted.logger import capturedLogs
+
+        path = self.mktemp()
+        with open(path, "w") as file:
+            file.write("abc")
+        os.chmod(path, 0o644)
+        options = parse(
+            "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1",
+            "--token-file", path,
+        )  # fmt: skip
+        with capturedLogs() as events:
+            service = makeService(options)
+        self.assertEqual(service.factory.token, b"abc")
+        [warning] = [e for e in events if "token file" in e["log_format"]]
+        self.assertEqual(warning["log_level"].name, "warn")
+        self.assertIn(
+            f"is readable by every user, who can then authenticate; "
+            f"run: chmod o-rwx {path}",
+            warning["log_format"].format(**warning),
+        )
+        os.chmod(path, 0o600)
+        with capturedLogs() as events:
+            makeService(options)
+        self.assertEqual([e for e in events if "token file" in e["log_format"]], [])
+
+    def test_idleTimeoutFractions(self) -> None:
+        """
+        C{--idle-timeout} takes fractions of a second.
+        """
+        self.assertEqual(parse("--idle-timeout", "0.5")["idle-timeout"], 0.5)
+        self.assertEqual(parse("--idle-timeout", "90")["idle-timeout"], 90)
+
     def test_refused(self) -> None:
         """
         Bad values are refused at option parsing, with a message that names
@@ -405,10 +444,13 @@ class ProtectionOptionsTests(SynchronousTestCase):
         os.chmod(readable, 0o644)
         for arguments, text in (
             (["--idle-timeout", "-1"], "--idle-timeout"),
+            (["--idle-timeout", "nan"], "--idle-timeout"),
+            (["--idle-timeout", "inf"], "--idle-timeout"),
+            (["--idle-timeout", "1e8"], "--idle-timeout"),
+            (["--idle-timeout", "ten"], "--idle-timeout"),
             (["--max-connections", "0"], "--max-connections"),
             (["--allow", "10.0.0.0/40"], "--allow"),
             (["--allow", "somehost"], "--allow"),
-            (["--token-file", readable], "readable by every user"),
             (["--token-file", readable + ".missing"], "cannot read"),
         ):
             error = self.assertRaises(UsageError, parse, *arguments)
