@@ -345,7 +345,9 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         closes too, for at most L{LINGER} seconds.  Closing outright with
         unread data would make the kernel send a reset, and a reset can
         destroy replies the peer has not read yet (C{bye}, C{error: line
-        too long}).
+        too long}).  Over TLS, the transport's own C{loseConnection} sends
+        the TLS close alert and waits for the peer's, which serves the
+        same end; it too is given at most L{LINGER} seconds.
         """
         if self._disconnecting:
             return
@@ -356,16 +358,30 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.setTimeout(None)
         transport = self.transport
         transport.unregisterProducer()  # type: ignore[union-attr]
-        loseWriteConnection = getattr(transport, "loseWriteConnection", None)
-        if loseWriteConnection is None or self._readClosed:
+        if self._readClosed:
             transport.loseConnection()  # type: ignore[union-attr]
             return
+        self._lingerThenAbort(transport)
+        # Looked up on the class: a wrapping transport (TLS) forwards
+        # unknown attributes to the transport it wraps, and half-closing
+        # that one would bypass the wrapper (no TLS close alert); so would
+        # half-closing a TCP transport that has started TLS.
+        halfClose = getattr(type(transport), "loseWriteConnection", None)
+        if halfClose is None or getattr(transport, "TLS", False):
+            transport.loseConnection()  # type: ignore[union-attr]
+        else:
+            halfClose(transport)
+
+    def _lingerThenAbort(self, transport: object) -> None:
+        """
+        Read (and discard) what the peer still sends while the connection
+        closes, and abort it if it is not closed within L{LINGER} seconds.
+        """
         self.resumeReceiving()
         self._linger = self.factory.clock.callLater(
             self.LINGER,
-            transport.abortConnection,  # type: ignore[union-attr]
+            transport.abortConnection,  # type: ignore[attr-defined]
         )
-        loseWriteConnection()
 
     # Events
 

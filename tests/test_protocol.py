@@ -494,6 +494,29 @@ class FlowControlTests(SynchronousTestCase):
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
 
+    def test_closeWithoutHalfCloseLingers(self) -> None:
+        """
+        A transport that cannot half-close (TLS, this test's) is closed
+        with C{loseConnection} and aborted if it is still open
+        L{RelayProtocol.LINGER} seconds later (a TLS peer that never
+        answers the close alert); closed in time, nothing is left
+        scheduled.
+        """
+        clock = Clock()
+        factory = RelayFactory([MemoryRelay("a")], clock=clock)
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"quit<EOF>")
+        self.assertTrue(transport.disconnecting)
+        clock.advance(protocol.LINGER - 0.1)
+        self.assertFalse(transport.disconnected)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnected)
+
+        protocol, transport = connect(factory)
+        protocol.dataReceived(b"quit<EOF>")
+        protocol.connectionLost(None)  # type: ignore[arg-type]
+        self.assertEqual(clock.getDelayedCalls(), [])
+
     def test_stopProducing(self) -> None:
         """
         When the transport stops its producer, nothing more is executed.

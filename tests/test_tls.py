@@ -63,6 +63,7 @@ class Replies(Protocol):
         self.lost: Deferred[None] = Deferred()
 
     def connectionLost(self, reason: object = None) -> None:
+        self.reason = reason
         self.lost.callback(None)
 
     def dataReceived(self, data: bytes) -> None:
@@ -126,6 +127,27 @@ class TLSTests(TestCase):
         self.assertEqual(relay.history, [True])
         replies.transport.loseConnection()  # type: ignore[union-attr]
         yield replies.lost
+
+    @inlineCallbacks
+    def test_quitClosesTLS(self):  # type: ignore[no-untyped-def]
+        """
+        After C{quit}, the server ends TLS with its close alert before
+        closing, so the client sees a clean close (not a truncated
+        stream), and the server's side is closed too.
+        """
+        from twisted.internet.error import ConnectionDone
+
+        from tests.sockets import closed
+
+        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
+        client = yield self.listenTLS(factory)
+        replies = Replies(2)
+        yield connectProtocol(client, replies)
+        replies.transport.write(b"on<EOF>quit<EOF>")  # type: ignore[union-attr]
+        self.assertEqual((yield replies.done), b"success<EOF>bye<EOF>")
+        yield replies.lost
+        self.assertTrue(replies.reason.check(ConnectionDone), replies.reason)  # type: ignore[attr-defined]
+        yield closed(factory)
 
     @inlineCallbacks
     def test_allowListOverTLS(self):  # type: ignore[no-untyped-def]
