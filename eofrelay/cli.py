@@ -2,9 +2,10 @@
 """
 C{eofrelay-cli}: one command to an eofrelay server from a shell.
 
-Exit status: 0 when the command succeeded, 1 for an error reply (or a
-reply the command does not expect), 2 when the server cannot be reached,
-does not answer in time, or (for C{watch}) closes the connection.
+Exit status: 0 when the command succeeded (or C{watch} was interrupted),
+1 for an error reply (or a reply the command does not expect), 2 when the
+server cannot be reached, does not answer in time, or (for C{watch})
+closes the connection.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ class Options(usage.Options):
     longdesc = (
         "Send one command to an eofrelay server and print its reply. "
         f"COMMAND is one of: {' '.join(COMMANDS)}. 'watch' prints events "
-        "until interrupted. Exit status: 0 success, 1 error reply, 2 no "
-        "connection or no reply in time."
+        "until interrupted. Exit status: 0 success (or watch interrupted), "
+        "1 error reply, 2 no connection, no reply in time, or the server "
+        "closed a watch."
     )
     optParameters = [
         ["host", None, "localhost", "server host name, IPv4 or IPv6 address"],
@@ -111,12 +113,26 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
-async def _watch(client: RelayClient) -> int:
+async def _watch(reactor: Any, client: RelayClient) -> int:
+    """
+    Print events until interrupted (status 0: SIGINT or SIGTERM stop the
+    reactor, which closes the connection) or until the server closes the
+    connection (status 2).
+    """
+    interrupted: list[bool] = []
+    reactor.addSystemEventTrigger("before", "shutdown", interrupted.append, True)
+
     def show(name: str, on: bool) -> None:
         print(f"{name} {'on' if on else 'off'}", flush=True)
 
-    await client.watch(show)
-    await client.protocol.closed
+    try:
+        await client.watch(show)
+        await client.protocol.closed
+    except ConnectionLost:
+        if not interrupted:
+            raise
+    if interrupted:
+        return 0
     return _fail("the server closed the connection", 2)
 
 
@@ -139,14 +155,16 @@ async def main(reactor: Any, options: Options) -> int:
         # An endpoint cancelled by the timeout fails with the latter.
         return _fail(f"no connection to {where} within {timeout:g} s", 2)
     except RelayError as error:
-        return _fail(error.reply, 1)
+        # auth refused: the reply as sent, like every error reply.
+        print(error.reply, file=sys.stderr)
+        return 1
     except (ConnectError, DNSLookupError, ConnectionLost, OSError, ValueError) as error:
         # ValueError: a host name that HostnameEndpoint refuses.
         return _fail(f"cannot connect to {where}: {error}", 2)
     command = options["command"]
     try:
         if command == "watch":
-            return await _watch(client)
+            return await _watch(reactor, client)
         message = " ".join((command, *options["arguments"]))
         replying: Deferred[bytes] = client.protocol.send(message)
         reply = await replying.addTimeout(timeout, clock)

@@ -39,9 +39,25 @@ class Collect(ProcessProtocol):
         self.out = b""
         self.err = b""
         self.ended: Deferred[tuple[int, str, str]] = Deferred()
+        self._waiting: list[tuple[bytes, Deferred[None]]] = []
 
     def outReceived(self, data: bytes) -> None:
         self.out += data
+        waiting, self._waiting = self._waiting, []
+        for text, seen in waiting:
+            if text in self.out:
+                seen.callback(None)
+            else:
+                self._waiting.append((text, seen))
+
+    def printed(self, text: bytes) -> Deferred[None]:
+        """
+        A Deferred that fires once the output contains C{text}.
+        """
+        seen: Deferred[None] = Deferred()
+        self._waiting.append((text, seen))
+        self.outReceived(b"")
+        return seen
 
     def errReceived(self, data: bytes) -> None:
         self.err += data
@@ -82,6 +98,21 @@ class Silent(Protocol):
     """
     Accepts and never answers.
     """
+
+
+class _Watchers(set[RelayProtocol]):
+    """
+    A factory's set of watchers that tells when the first is added.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: Deferred[None] = Deferred()
+
+    def add(self, watcher: RelayProtocol) -> None:
+        super().add(watcher)
+        if not self.added.called:
+            self.added.callback(None)
 
 
 class CLITests(TestCase):
@@ -165,6 +196,12 @@ class CLITests(TestCase):
             "--host", "127.0.0.1", "--port", self.port, "--token-file", token, "on"
         )
         self.assertEqual(result, (0, "success\n", ""))
+        with open(token, "w") as file:
+            file.write("wrong\n")
+        result = yield runCLI(
+            "--host", "127.0.0.1", "--port", self.port, "--token-file", token, "on"
+        )
+        self.assertEqual(result, (1, "", "error: authentication failed\n"))
 
     @inlineCallbacks
     def test_watch(self):  # type: ignore[no-untyped-def]
@@ -173,15 +210,7 @@ class CLITests(TestCase):
         then exits 2 with a line on stderr.
         """
 
-        class Watchers(set[RelayProtocol]):
-            added: Deferred[None] = Deferred()
-
-            def add(self, watcher: RelayProtocol) -> None:
-                super().add(watcher)
-                if not self.added.called:
-                    self.added.callback(None)
-
-        watchers = Watchers()
+        watchers = _Watchers()
         self.factory.watchers = watchers
         ended = runCLI("--host", "127.0.0.1", "--port", self.port, "watch")
         yield watchers.added
@@ -191,6 +220,34 @@ class CLITests(TestCase):
         status, out, err = yield ended
         self.assertEqual((status, out), (2, "pump on\ndoor on\n"))
         self.assertIn("closed the connection", err)
+
+    @inlineCallbacks
+    def test_watchInterrupted(self):  # type: ignore[no-untyped-def]
+        """
+        C{watch} interrupted by SIGINT (Ctrl-C) or SIGTERM exits 0 and says
+        nothing on stderr.
+        """
+        import signal
+
+        for number in (signal.SIGINT, signal.SIGTERM):
+            watchers = _Watchers()
+            self.factory.watchers = watchers
+            process = Collect()
+            reactor.spawnProcess(  # type: ignore[attr-defined]
+                process,
+                sys.executable,
+                [sys.executable, "-m", "eofrelay.cli", "--host", "127.0.0.1",
+                 "--port", self.port, "watch"],
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                path=str(ROOT),
+            )  # fmt: skip
+            yield watchers.added
+            self.factory.relay("pump").switch(True)
+            self.factory.relay("pump").switch(False)
+            yield process.printed(b"pump off\n")
+            process.transport.signalProcess(number)  # type: ignore[union-attr]
+            status, out, err = yield process.ended
+            self.assertEqual((status, out, err), (0, "pump on\npump off\n", ""))
 
     @inlineCallbacks
     def test_refused(self):  # type: ignore[no-untyped-def]
