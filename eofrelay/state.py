@@ -41,6 +41,17 @@ class HardwareFailure(Exception):
     """
 
 
+def _interlockCommand(command: str, name: str) -> str:
+    """
+    How an interlock's switch-off of a partner is logged: C{interlock:} and
+    the command that caused it as a client would send it, the relay's name
+    after the verb (C{interlock: pulse down 500} for C{pulse 500} of
+    C{down}).
+    """
+    verb, _, rest = command.partition(" ")
+    return " ".join(word for word in ("interlock:", verb, name, rest) if word)
+
+
 def stateName(on: bool) -> str:
     """
     The protocol's word for a state: C{"on"} or C{"off"}.
@@ -285,7 +296,7 @@ class RelayState:
         if self._pulseCall is not None:
             self.cancelPulse()
         if new and self.partners and not partnersOff:
-            cleared = self._partnersOff(0, peer, f"interlock: {command} {self.name}")
+            cleared = self._partnersOff(0, peer, _interlockCommand(command, self.name))
             if cleared is not None:
                 return cleared.addCallback(
                     self._partnersCleared, new, peer, command, pulse

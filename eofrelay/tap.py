@@ -131,7 +131,13 @@ class Options(usage.Options):
     )
 
     optParameters = [
-        ["port", "p", None, f"TCP port on all interfaces [default: {DEFAULT_PORT}]"],
+        [
+            "port",
+            "p",
+            None,
+            f"TCP port on all IPv4 interfaces [default: {DEFAULT_PORT}, "
+            "unless --listen is given]",
+        ],
         [
             "gpio",
             None,
@@ -207,7 +213,8 @@ class Options(usage.Options):
 
     def opt_listen(self, description: str) -> None:
         """
-        Twisted endpoint to listen on instead of --port (repeatable).
+        Twisted endpoint to listen on (repeatable); with --port too, both
+        are listened on.
         """
         self["listen"].append(description)
 

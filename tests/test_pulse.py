@@ -334,6 +334,26 @@ class InterlockTests(SynchronousTestCase):
         )
         self.protocol, self.transport = connect(self.factory)
 
+    def test_logged(self) -> None:
+        """
+        A partner's switch-off is logged with the command that caused it,
+        as a client sends it: C{interlock: on down}, C{interlock: pulse
+        down 500}, C{interlock: toggle up}.
+        """
+        from twisted.logger import capturedLogs
+
+        with capturedLogs() as events:
+            self.protocol.dataReceived(
+                b"on up<EOF>on down<EOF>pulse up 500<EOF>"
+                b"pulse down 500<EOF>toggle up<EOF>"
+            )
+        lines = [e["log_format"].format(**e) for e in events]
+        self.assertEqual(
+            [line.split(": ", 1)[1] for line in lines if "switched off" in line],
+            ["interlock: on down", "interlock: pulse up 500",
+             "interlock: pulse down 500", "interlock: toggle up"],
+        )  # fmt: skip
+
     def test_onSwitchesPartnerOffFirst(self) -> None:
         """
         Switching one relay on first switches its partner off.
