@@ -30,7 +30,7 @@ from eofrelay.commands import CommandError, parseCached, resultOf
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
-from eofrelay.writethrough import hasUnsentData, writeThrough
+from eofrelay.writethrough import hasUnsentData, usesTLS, writeThrough
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -361,27 +361,31 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         if self._readClosed:
             transport.loseConnection()  # type: ignore[union-attr]
             return
-        self._lingerThenAbort(transport)
-        # Looked up on the class: a wrapping transport (TLS) forwards
-        # unknown attributes to the transport it wraps, and half-closing
-        # that one would bypass the wrapper (no TLS close alert); so would
-        # half-closing a TCP transport that has started TLS.
-        halfClose = getattr(type(transport), "loseWriteConnection", None)
-        if halfClose is None or getattr(transport, "TLS", False):
+        if usesTLS(transport):  # type: ignore[arg-type]
+            # Half-closing the TCP connection underneath would bypass TLS.
+            self._linger = self._lingerThenAbort(transport)
             transport.loseConnection()  # type: ignore[union-attr]
-        else:
-            halfClose(transport)
+            return
+        loseWriteConnection = getattr(transport, "loseWriteConnection", None)
+        if loseWriteConnection is None:
+            transport.loseConnection()  # type: ignore[union-attr]
+            return
+        self._linger = self._lingerThenAbort(transport)
+        loseWriteConnection()
 
-    def _lingerThenAbort(self, transport: object) -> None:
+    def _lingerThenAbort(self, transport: object) -> Optional[IDelayedCall]:
         """
         Read (and discard) what the peer still sends while the connection
-        closes, and abort it if it is not closed within L{LINGER} seconds.
+        closes, and abort it, if the transport can be aborted, when it is
+        not closed within L{LINGER} seconds.
+
+        @return: The call that aborts, if any.
         """
         self.resumeReceiving()
-        self._linger = self.factory.clock.callLater(
-            self.LINGER,
-            transport.abortConnection,  # type: ignore[attr-defined]
-        )
+        abort = getattr(transport, "abortConnection", None)
+        if abort is None:
+            return None
+        return self.factory.clock.callLater(self.LINGER, abort)
 
     # Events
 

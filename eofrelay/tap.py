@@ -114,7 +114,8 @@ def _seconds(option: str, value: str, highest: float) -> float:
         seconds = -1.0
     if not 0 <= seconds <= highest:  # NaN fails this too
         raise usage.UsageError(
-            f"--{option} {value!r}: expected a number of seconds from 0 to {highest:g}"
+            f"--{option} {value!r}: expected a number of seconds from 0 to "
+            f"{highest:.0f}"
         )
     return int(seconds) if seconds.is_integer() else seconds
 

@@ -1,15 +1,48 @@
 # -*- test-case-name: tests.test_writethrough -*-
 """
 Writing replies to a TCP connection at once instead of on the reactor's
-next turn, and knowing whether a transport still holds data to send.
+next turn, knowing whether a transport still holds data to send, and
+knowing whether it runs over TLS.
 
-This module is the only one that knows how Twisted's TCP transport buffers.
+This module is the only one that knows how Twisted's TCP transport buffers
+and how its transports wrap each other.
 """
 
 from __future__ import annotations
 
+import sys
+
 from twisted.internet import tcp
 from twisted.internet.interfaces import ITransport
+
+#: How many wrapping transports L{usesTLS} looks through.
+_MAX_LAYERS = 8
+
+
+def usesTLS(transport: ITransport) -> bool:
+    """
+    Whether C{transport}, or a transport it wraps, is a TLS layer
+    (Twisted's C{TLSMemoryBIOProtocol}, or a TCP transport that has
+    started TLS).
+
+    A wrapping transport (a L{twisted.protocols.policies.ProtocolWrapper}:
+    TLS, HAProxy, the policies' wrappers) forwards the attributes it lacks
+    to the transport it wraps; half-closing that one underneath TLS would
+    bypass TLS, so callers ask this first.
+    """
+    tls = sys.modules.get("twisted.protocols.tls")
+    layer: object = transport
+    for _ in range(_MAX_LAYERS):
+        if tls is not None and isinstance(layer, tls.TLSMemoryBIOProtocol):
+            return True
+        # Instance attributes only, without the wrapper's forwarding.
+        attributes = getattr(layer, "__dict__", {})
+        if attributes.get("TLS", False):
+            return True
+        layer = attributes.get("transport")
+        if layer is None:
+            return False
+    return False
 
 
 def _isPlainTCP(transport: ITransport) -> bool:

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay import commands
 from eofrelay.factory import RelayFactory
-from eofrelay.protocol import describePeer
+from eofrelay.protocol import RelayProtocol, describePeer
 from eofrelay.testing import MemoryRelay, connect
 
 
@@ -23,6 +23,17 @@ def replies(transport: StringTransport) -> list[bytes]:
     data: bytes = transport.value()
     assert data.endswith(b"<EOF>") or not data, data
     return data.split(b"<EOF>")[:-1]
+
+
+class HalfCloseableTransport(StringTransport):
+    """
+    A L{StringTransport} that can half-close, as TCP transports can.
+    """
+
+    writeClosed = False
+
+    def loseWriteConnection(self) -> None:
+        self.writeClosed = True
 
 
 class ProtocolTestCase(SynchronousTestCase):
@@ -494,27 +505,88 @@ class FlowControlTests(SynchronousTestCase):
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
 
-    def test_closeWithoutHalfCloseLingers(self) -> None:
+    def closeWith(self, transport: StringTransport) -> tuple[RelayProtocol, Clock]:
         """
-        A transport that cannot half-close (TLS, this test's) is closed
-        with C{loseConnection} and aborted if it is still open
-        L{RelayProtocol.LINGER} seconds later (a TLS peer that never
-        answers the close alert); closed in time, nothing is left
-        scheduled.
+        Connect a protocol to C{transport} and send C{quit}.
         """
         clock = Clock()
         factory = RelayFactory([MemoryRelay("a")], clock=clock)
-        protocol, transport = connect(factory)
+        protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        assert isinstance(protocol, RelayProtocol)
+        protocol.makeConnection(transport)
         protocol.dataReceived(b"quit<EOF>")
-        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), b"bye<EOF>")
+        return protocol, clock
+
+    def test_closeHalfCloses(self) -> None:
+        """
+        A transport that can half-close is half-closed; the rest of what
+        the peer sends is read and discarded; if the peer has not closed
+        too after L{RelayProtocol.LINGER} seconds, the connection is
+        aborted; once it is closed, nothing is left scheduled.
+        """
+        transport = HalfCloseableTransport()
+        protocol, clock = self.closeWith(transport)
+        self.assertTrue(transport.writeClosed)
+        self.assertFalse(transport.disconnecting)
+        protocol.dataReceived(b"on<EOF>")
+        self.assertEqual(transport.value(), b"bye<EOF>")
         clock.advance(protocol.LINGER - 0.1)
         self.assertFalse(transport.disconnected)
         clock.advance(0.1)
         self.assertTrue(transport.disconnected)
 
-        protocol, transport = connect(factory)
-        protocol.dataReceived(b"quit<EOF>")
+        protocol, clock = self.closeWith(HalfCloseableTransport())
         protocol.connectionLost(None)  # type: ignore[arg-type]
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_closeThroughWrapper(self) -> None:
+        """
+        Through a wrapping transport that is not TLS (HAProxy's, the
+        policies'), the transport underneath is half-closed, as before.
+        """
+        from twisted.internet.protocol import Protocol, ServerFactory
+        from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+
+        inner = HalfCloseableTransport()
+        wrapper = ProtocolWrapper(WrappingFactory(ServerFactory()), Protocol())
+        wrapper.makeConnection(inner)
+        self.closeWith(wrapper)  # type: ignore[arg-type]
+        self.assertTrue(inner.writeClosed)
+        self.assertFalse(inner.disconnecting)
+
+    def test_closeTLS(self) -> None:
+        """
+        A TLS transport (here, a TCP transport that started TLS) is closed
+        with C{loseConnection}, which sends the TLS close alert, not
+        half-closed underneath TLS; it is aborted if still open
+        L{RelayProtocol.LINGER} seconds later.
+        """
+        transport = HalfCloseableTransport()
+        transport.TLS = True  # type: ignore[attr-defined]
+        protocol, clock = self.closeWith(transport)
+        self.assertFalse(transport.writeClosed)
+        self.assertTrue(transport.disconnecting)
+        clock.advance(protocol.LINGER)
+        self.assertTrue(transport.disconnected)
+
+    def test_closeWithoutHalfClose(self) -> None:
+        """
+        A transport that cannot half-close and is not TLS is closed with
+        C{loseConnection}, and nothing is left scheduled; one that cannot
+        be aborted is half-closed or closed all the same.
+        """
+        plain = StringTransport()
+        _, clock = self.closeWith(plain)
+        self.assertTrue(plain.disconnecting)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+        class Unabortable(HalfCloseableTransport):
+            abortConnection = property()  # type: ignore[assignment]
+
+        transport = Unabortable()
+        _, clock = self.closeWith(transport)
+        self.assertTrue(transport.writeClosed)
         self.assertEqual(clock.getDelayedCalls(), [])
 
     def test_stopProducing(self) -> None:

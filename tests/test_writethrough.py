@@ -18,7 +18,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from eofrelay.writethrough import writeThrough
+from eofrelay.writethrough import usesTLS, writeThrough
 from tests.sockets import listen
 
 TIMEOUT = 10.0
@@ -39,6 +39,49 @@ class OtherTransportTests(SynchronousTestCase):
         writeThrough(transport, b"success<EOF>")
         writeThrough(transport, b"pong<EOF>")
         self.assertEqual(transport.value(), b"success<EOF>pong<EOF>")
+
+
+class UsesTLSTests(SynchronousTestCase):
+    """
+    Tests for L{usesTLS}.
+    """
+
+    def wrap(self, transport: object, layers: int) -> object:
+        """
+        C{transport} under C{layers} protocol wrappers.
+        """
+        from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+
+        for _ in range(layers):
+            wrapper = ProtocolWrapper(WrappingFactory(ServerFactory()), Protocol())
+            wrapper.makeConnection(transport)  # type: ignore[arg-type]
+            transport = wrapper
+        return transport
+
+    def test_plain(self) -> None:
+        """
+        A transport that is not TLS, wrapped or not, is not.
+        """
+        self.assertFalse(usesTLS(StringTransport()))
+        self.assertFalse(usesTLS(self.wrap(StringTransport(), 3)))  # type: ignore[arg-type]
+
+    def test_startedTLS(self) -> None:
+        """
+        A transport that has started TLS is TLS, also under wrappers.
+        """
+        transport = StringTransport()
+        transport.TLS = True  # type: ignore[attr-defined]
+        self.assertTrue(usesTLS(transport))
+        self.assertTrue(usesTLS(self.wrap(transport, 2)))  # type: ignore[arg-type]
+
+    def test_bounded(self) -> None:
+        """
+        Only a few layers are looked through, so that a transport that
+        wraps itself cannot make it loop.
+        """
+        transport = StringTransport()
+        transport.transport = transport  # type: ignore[attr-defined]
+        self.assertFalse(usesTLS(transport))
 
 
 class Writer(Protocol):
