@@ -594,14 +594,13 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         relay = self._relay(arguments[:-1])
         # Leading zeros do not count; without them, a number too long to be
         # in range is refused before it is converted.
-        digits = arguments[-1].lstrip("0")
-        if not (
-            arguments[-1].isdigit()
-            and len(digits) <= len(str(MAX_PULSE_MS))
-            and 1 <= int(digits or "0") <= MAX_PULSE_MS
-        ):
+        text = arguments[-1]
+        digits = text.lstrip("0")
+        if not (text.isdigit() and len(digits) <= len(str(MAX_PULSE_MS))):
             raise CommandError(commands.BAD_ARGUMENT)
-        milliseconds = int(digits)
+        milliseconds = int(digits or "0")
+        if not 1 <= milliseconds <= MAX_PULSE_MS:
+            raise CommandError(commands.BAD_ARGUMENT)
         pulsed = relay.pulse(milliseconds, self.peer, f"pulse {milliseconds}")
         return then(pulsed, _success)
 

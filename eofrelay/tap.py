@@ -6,7 +6,7 @@ C{twistd eofrelay}: its options, and the service built from them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple, Optional
 
 from twisted.internet import endpoints
@@ -83,24 +83,41 @@ def parseRelaySpec(spec: str) -> RelaySpec:
     return RelaySpec(name, int(parts[1]), activeLow)
 
 
+def _bounded(
+    option: str,
+    value: str,
+    convert: Callable[[str], float],
+    lowest: float,
+    highest: float,
+    expected: str,
+) -> float:
+    """
+    Parse an option's value with C{convert} and check it is within bounds.
+
+    @raise usage.UsageError: if it cannot be converted or is out of range
+        (NaN included).
+    """
+    try:
+        number = convert(value)
+    except ValueError:
+        number = float("nan")
+    if not lowest <= number <= highest:
+        raise usage.UsageError(
+            f"--{option} {value!r}: expected {expected} from {lowest} to {highest}"
+        )
+    return number
+
+
 def _integer(option: str, value: str, lowest: int, highest: int) -> int:
     """
     Parse an option's integer value within bounds.
 
     @raise usage.UsageError: if it is not an integer in that range.
     """
-    try:
-        number = int(value)
-    except ValueError:
-        number = lowest - 1
-    if not lowest <= number <= highest:
-        raise usage.UsageError(
-            f"--{option} {value!r}: expected an integer from {lowest} to {highest}"
-        )
-    return number
+    return int(_bounded(option, value, int, lowest, highest, "an integer"))
 
 
-def _seconds(option: str, value: str, highest: float) -> float:
+def _seconds(option: str, value: str, highest: int) -> float:
     """
     Parse an option's duration in seconds: a decimal number from 0 to
     C{highest}, fractions allowed.  A whole number comes back as an
@@ -108,15 +125,7 @@ def _seconds(option: str, value: str, highest: float) -> float:
 
     @raise usage.UsageError: if it is not such a number.
     """
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= highest:  # NaN fails this too
-        raise usage.UsageError(
-            f"--{option} {value!r}: expected a number of seconds from 0 to "
-            f"{highest:.0f}"
-        )
+    seconds = _bounded(option, value, float, 0, highest, "a number of seconds")
     return int(seconds) if seconds.is_integer() else seconds
 
 
@@ -258,7 +267,7 @@ class Options(usage.Options):
                 f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
             )
         self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
-        self["idle-timeout"] = _seconds("idle-timeout", self["idle-timeout"], 1e7)
+        self["idle-timeout"] = _seconds("idle-timeout", self["idle-timeout"], 10**7)
         self["max-connections"] = _integer(
             "max-connections", self["max-connections"], 1, 10**6
         )
