@@ -94,9 +94,12 @@ def freePort() -> int:
         return int(sock.getsockname()[1])
 
 
-def serverCommand(name: str, port: int, idle: bool) -> list[str]:
+def serverCommand(
+    name: str, port: int, idle: bool, extra: Sequence[str] = ()
+) -> list[str]:
     """
-    The command line that runs server C{name} on C{port}.
+    The command line that runs server C{name} on C{port}, with C{extra}
+    options for eofrelay.
     """
     if name.startswith(EOFRELAY):
         twistd = [str(Path(sys.executable).parent / "twistd")]
@@ -114,7 +117,7 @@ def serverCommand(name: str, port: int, idle: bool) -> list[str]:
             "--gpio",
             "memory",
         ]
-        return command + (["--max-connections", "6000"] if idle else [])
+        return command + (["--max-connections", "6000"] if idle else []) + [*extra]
     return [sys.executable, "-m", "benchmarks.reference_servers", name, str(port)]
 
 
@@ -137,10 +140,13 @@ class Server:
         reply.
     """
 
-    def __init__(self, name: str, idle: bool = False) -> None:
+    def __init__(
+        self, name: str, idle: bool = False, extra: Sequence[str] = ()
+    ) -> None:
         """
-        Start server C{name} on a free port and wait until it answers
-        (C{ping} for eofrelay, C{on} for the others).
+        Start server C{name} on a free port, with C{extra} options for
+        eofrelay, and wait until it answers (C{ping} for eofrelay, C{on} for
+        the others).
 
         @raise RuntimeError: if it does not start, with the tail of its
             output.
@@ -153,7 +159,7 @@ class Server:
         )
         for _attempt in range(3):
             self.port = freePort()
-            self.command = serverCommand(name, self.port, idle)
+            self.command = serverCommand(name, self.port, idle, extra)
             self.output: IO[bytes] = tempfile.TemporaryFile(prefix="eofrelay-bench-")
             started = time.perf_counter()
             self.process = subprocess.Popen(

@@ -30,7 +30,7 @@ from eofrelay.commands import CommandError, parseCached, resultOf
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
-from eofrelay.writethrough import hasUnsentData, usesTLS, writeThrough
+from eofrelay.writethrough import hasUnsentData, noDelay, usesTLS, writeThrough
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -173,6 +173,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
+        noDelay(self.transport)  # type: ignore[arg-type]
         self.factory.connections.add(self)
         self.authenticated = self.factory.token is None
         self._shortcuts = self.factory.shortcuts

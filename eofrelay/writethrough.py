@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.test_writethrough -*-
 """
 Writing replies to a TCP connection at once instead of on the reactor's
-next turn, knowing whether a transport still holds data to send, and
-knowing whether it runs over TLS.
+next turn, letting the kernel send them at once too, knowing whether a
+transport still holds data to send, and knowing whether it runs over TLS.
 
 This module is the only one that knows how Twisted's TCP transport buffers
 and how its transports wrap each other.
@@ -10,13 +10,33 @@ and how its transports wrap each other.
 
 from __future__ import annotations
 
+import socket
 import sys
+from collections.abc import Iterator
+from typing import Optional
 
 from twisted.internet import tcp
 from twisted.internet.interfaces import ITransport
 
-#: How many wrapping transports L{usesTLS} looks through.
+#: How many wrapping transports L{usesTLS} and L{noDelay} look through.
 _MAX_LAYERS = 8
+
+
+def _layers(transport: object) -> Iterator[object]:
+    """
+    C{transport} and the transports it wraps, outermost first, at most
+    L{_MAX_LAYERS} of them.
+
+    A wrapping transport (a L{twisted.protocols.policies.ProtocolWrapper}:
+    TLS, HAProxy, the policies' wrappers) forwards the attributes it lacks
+    to the transport it wraps, so only instance attributes are looked at.
+    """
+    layer: Optional[object] = transport
+    for _ in range(_MAX_LAYERS):
+        if layer is None:
+            return
+        yield layer
+        layer = getattr(layer, "__dict__", {}).get("transport")
 
 
 def usesTLS(transport: ITransport) -> bool:
@@ -25,24 +45,40 @@ def usesTLS(transport: ITransport) -> bool:
     (Twisted's C{TLSMemoryBIOProtocol}, or a TCP transport that has
     started TLS).
 
-    A wrapping transport (a L{twisted.protocols.policies.ProtocolWrapper}:
-    TLS, HAProxy, the policies' wrappers) forwards the attributes it lacks
-    to the transport it wraps; half-closing that one underneath TLS would
-    bypass TLS, so callers ask this first.
+    Half-closing a transport that a TLS layer wraps would bypass TLS, so
+    callers ask this first.
     """
     tls = sys.modules.get("twisted.protocols.tls")
-    layer: object = transport
-    for _ in range(_MAX_LAYERS):
+    for layer in _layers(transport):
         if tls is not None and isinstance(layer, tls.TLSMemoryBIOProtocol):
             return True
-        # Instance attributes only, without the wrapper's forwarding.
-        attributes = getattr(layer, "__dict__", {})
-        if attributes.get("TLS", False):
+        if getattr(layer, "__dict__", {}).get("TLS", False):
             return True
-        layer = attributes.get("transport")
-        if layer is None:
-            return False
     return False
+
+
+def noDelay(transport: ITransport) -> bool:
+    """
+    Turn Nagle's algorithm off (C{TCP_NODELAY}) for C{transport} if it is,
+    or wraps, a TCP connection.
+
+    With Nagle's algorithm, a small write waits while anything sent before
+    it is unacknowledged, and a peer that delays its acknowledgements (as
+    Windows, macOS and Linux all may) sends one only after 40 to 200 ms:
+    the second of two events written back to back, or the reply to a
+    command sent before the previous reply arrived, would reach the peer
+    that much later.  The replies to one received segment are written
+    together anyway, so there is nothing for the algorithm to gather.
+
+    @return: Whether it was turned off.
+    """
+    *_, innermost = _layers(transport)
+    getHandle = getattr(innermost, "getHandle", None)
+    handle = getHandle() if getHandle is not None else None
+    if getattr(handle, "family", None) not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    innermost.setTcpNoDelay(True)  # type: ignore[attr-defined]
+    return True
 
 
 def _isPlainTCP(transport: ITransport) -> bool:

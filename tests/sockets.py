@@ -4,9 +4,10 @@ Helpers for tests that listen on real sockets.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Generator
 
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import deferLater
@@ -44,3 +45,16 @@ def listen(test: TestCase, factory: ServerFactory) -> int:  # type: ignore[type-
     if isinstance(factory, RelayFactory):
         test.addCleanup(closed, factory)
     return int(listening.getHost().port)  # type: ignore[attr-defined]
+
+
+def sendsAtOnce(transport: object) -> bool:
+    """
+    Whether the TCP socket under C{transport} and the transports it may
+    wrap (at most a few) has Nagle's algorithm off (C{TCP_NODELAY}).
+    """
+    for _ in range(8):
+        if isinstance(transport, tcp.Connection):
+            handle = transport.getHandle()
+            return bool(handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        transport = transport.transport  # type: ignore[attr-defined]
+    raise AssertionError("no TCP connection under the transport")

@@ -23,7 +23,7 @@ from eofrelay.client import (
 )
 from eofrelay.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
-from tests.sockets import listen
+from tests.sockets import listen, sendsAtOnce
 
 
 class ClientTests(TestCase):
@@ -97,6 +97,20 @@ class ClientTests(TestCase):
             [client.on("a"), client.status("a"), client.off("a"), client.status("a")]
         )
         self.assertEqual(results, [None, True, None, False])
+
+    @inlineCallbacks
+    def test_sendsAtOnce(self):  # type: ignore[no-untyped-def]
+        """
+        Both ends of a TCP connection turn Nagle's algorithm off, so that a
+        message written while the one before is unacknowledged (a second
+        command, a second event) is not held back for the peer's delayed
+        acknowledgement.
+        """
+        client = yield self.connected()
+        yield client.ping()
+        [server] = self.factory.connections
+        self.assertTrue(sendsAtOnce(client.protocol.transport))
+        self.assertTrue(sendsAtOnce(server.transport))
 
     @inlineCallbacks
     def test_watch(self):  # type: ignore[no-untyped-def]

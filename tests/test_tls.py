@@ -20,6 +20,7 @@ from twisted.trial.unittest import TestCase
 from eofrelay.factory import RelayFactory
 from eofrelay.tap import Options
 from eofrelay.testing import MemoryRelay
+from tests.sockets import sendsAtOnce
 
 
 def selfSignedCertificate(name: str) -> tuple[bytes, bytes]:
@@ -116,15 +117,19 @@ class TLSTests(TestCase):
     def test_sslListen(self):  # type: ignore[no-untyped-def]
         """
         A C{--listen ssl:...} description with a key and certificate serves
-        the protocol to a client that verifies the certificate.
+        the protocol to a client that verifies the certificate, with
+        Nagle's algorithm off on the TCP connection under TLS.
         """
         relay = MemoryRelay("a")
-        client = yield self.listenTLS(RelayFactory([relay], clock=Clock()))
+        factory = RelayFactory([relay], clock=Clock())
+        client = yield self.listenTLS(factory)
         replies = Replies(2)
         yield connectProtocol(client, replies)
         replies.transport.write(b"on<EOF>status<EOF>")  # type: ignore[union-attr]
         self.assertEqual((yield replies.done), b"success<EOF>on<EOF>")
         self.assertEqual(relay.history, [True])
+        [server] = factory.connections
+        self.assertTrue(sendsAtOnce(server.transport))
         replies.transport.loseConnection()  # type: ignore[union-attr]
         yield replies.lost
 

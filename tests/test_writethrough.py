@@ -15,10 +15,11 @@ from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.ssl import PrivateCertificate
 from twisted.internet.testing import StringTransport
 from twisted.internet.threads import deferToThread
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from eofrelay.writethrough import usesTLS, writeThrough
+from eofrelay.writethrough import noDelay, usesTLS, writeThrough
 from tests.sockets import listen
 
 TIMEOUT = 10.0
@@ -41,29 +42,28 @@ class OtherTransportTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"success<EOF>pong<EOF>")
 
 
+def wrap(transport: object, layers: int) -> object:
+    """
+    C{transport} under C{layers} protocol wrappers.
+    """
+    for _ in range(layers):
+        wrapper = ProtocolWrapper(WrappingFactory(ServerFactory()), Protocol())
+        wrapper.makeConnection(transport)  # type: ignore[arg-type]
+        transport = wrapper
+    return transport
+
+
 class UsesTLSTests(SynchronousTestCase):
     """
     Tests for L{usesTLS}.
     """
-
-    def wrap(self, transport: object, layers: int) -> object:
-        """
-        C{transport} under C{layers} protocol wrappers.
-        """
-        from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
-
-        for _ in range(layers):
-            wrapper = ProtocolWrapper(WrappingFactory(ServerFactory()), Protocol())
-            wrapper.makeConnection(transport)  # type: ignore[arg-type]
-            transport = wrapper
-        return transport
 
     def test_plain(self) -> None:
         """
         A transport that is not TLS, wrapped or not, is not.
         """
         self.assertFalse(usesTLS(StringTransport()))
-        self.assertFalse(usesTLS(self.wrap(StringTransport(), 3)))  # type: ignore[arg-type]
+        self.assertFalse(usesTLS(wrap(StringTransport(), 3)))  # type: ignore[arg-type]
 
     def test_startedTLS(self) -> None:
         """
@@ -72,7 +72,7 @@ class UsesTLSTests(SynchronousTestCase):
         transport = StringTransport()
         transport.TLS = True  # type: ignore[attr-defined]
         self.assertTrue(usesTLS(transport))
-        self.assertTrue(usesTLS(self.wrap(transport, 2)))  # type: ignore[arg-type]
+        self.assertTrue(usesTLS(wrap(transport, 2)))  # type: ignore[arg-type]
 
     def test_bounded(self) -> None:
         """
@@ -82,6 +82,64 @@ class UsesTLSTests(SynchronousTestCase):
         transport = StringTransport()
         transport.transport = transport  # type: ignore[attr-defined]
         self.assertFalse(usesTLS(transport))
+
+
+class SocketLayer:
+    """
+    The innermost transport of a connection: a socket of C{family}, and
+    Twisted's C{setTcpNoDelay}, recorded.
+    """
+
+    def __init__(self, family: int) -> None:
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.noDelay: list[bool] = []
+
+    def getHandle(self) -> socket.socket:
+        return self.socket
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.noDelay.append(enabled)
+
+
+class NoDelayTests(SynchronousTestCase):
+    """
+    Tests for L{noDelay}.
+    """
+
+    def layer(self, family: int) -> SocketLayer:
+        layer = SocketLayer(family)
+        self.addCleanup(layer.socket.close)
+        return layer
+
+    def test_tcp(self) -> None:
+        """
+        A TCP connection, IPv4 or IPv6, gets C{TCP_NODELAY}.
+        """
+        for family in (socket.AF_INET, socket.AF_INET6):
+            layer = self.layer(family)
+            self.assertTrue(noDelay(layer))  # type: ignore[arg-type]
+            self.assertEqual(layer.noDelay, [True])
+
+    def test_wrapped(self) -> None:
+        """
+        Under wrappers (TLS, HAProxy, policies), the TCP connection
+        underneath gets it, once.
+        """
+        layer = self.layer(socket.AF_INET)
+        wrapped = wrap(layer, 3)
+        self.assertTrue(noDelay(wrapped))  # type: ignore[arg-type]
+        self.assertEqual(layer.noDelay, [True])
+
+    def test_notTCP(self) -> None:
+        """
+        A UNIX socket, also under a wrapper, and a transport without a
+        socket are left alone.
+        """
+        layer = self.layer(socket.AF_UNIX)
+        self.assertFalse(noDelay(layer))  # type: ignore[arg-type]
+        self.assertFalse(noDelay(wrap(layer, 1)))  # type: ignore[arg-type]
+        self.assertEqual(layer.noDelay, [])
+        self.assertFalse(noDelay(StringTransport()))
 
 
 class Writer(Protocol):

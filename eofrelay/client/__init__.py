@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from eofrelay import commands
 from eofrelay.framing import EOFReceiver
+from eofrelay.writethrough import noDelay
 
 __all__ = [
     "ERRORS",
@@ -158,6 +159,13 @@ class RelayClientProtocol(EOFReceiver):
         self._waiting: deque[Deferred[bytes]] = deque()
         self.eventReceived: Optional[EventCallback] = None
         self.closed: Deferred[None] = Deferred()
+
+    def connectionMade(self) -> None:
+        """
+        Send each message at once, without waiting for the acknowledgement
+        of the one before (L{noDelay}).
+        """
+        noDelay(self.transport)  # type: ignore[arg-type]
 
     def send(self, message: str) -> Deferred[bytes]:
         """
