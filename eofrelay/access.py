@@ -126,12 +126,15 @@ def tokenMatches(expected: bytes, given: bytes) -> bool:
 
 class FailedAuthentications:
     """
-    Slows down guessing: counts failed C{auth} attempts per peer host and
-    refuses further attempts from a host that failed L{LIMIT} times within
-    L{WINDOW} seconds, until L{WINDOW} seconds after its last failure.
+    Slows down guessing: counts failed C{auth} attempts per peer host, and
+    refuses every attempt from a host that failed L{LIMIT} times within
+    L{WINDOW} seconds until L{WINDOW} seconds after its last failure.  A
+    refused attempt is a failure too, so a host that keeps guessing stays
+    refused.
 
     @cvar LIMIT: Failures allowed within the window.
-    @cvar WINDOW: The window, and the time a host stays refused, in seconds.
+    @cvar WINDOW: The window, and the time a host stays refused after its
+        last failure, in seconds.
     """
 
     LIMIT = 5
@@ -141,21 +144,28 @@ class FailedAuthentications:
     def __init__(self, clock: IReactorTime) -> None:
         self._clock = clock
         self._failures: dict[str, list[float]] = {}
+        self._locked: set[str] = set()
 
     def _recent(self, host: str) -> list[float]:
+        """
+        The times of C{host}'s failures within the last L{WINDOW} seconds,
+        forgetting older ones, and the host with them when there are none
+        (its lock, if any, is over then).
+        """
         now = self._clock.seconds()
         recent = [t for t in self._failures.get(host, []) if now - t < self.WINDOW]
         if recent:
             self._failures[host] = recent
         else:
             self._failures.pop(host, None)
+            self._locked.discard(host)
         return recent
 
     def refused(self, host: Optional[str]) -> bool:
         """
         Whether C{host} is refused for now.
         """
-        return host is not None and len(self._recent(host)) >= self.LIMIT
+        return host is not None and host in self._locked and bool(self._recent(host))
 
     def failed(self, host: Optional[str]) -> None:
         """
@@ -169,3 +179,5 @@ class FailedAuthentications:
         recent = self._recent(host)
         recent.append(self._clock.seconds())
         self._failures[host] = recent
+        if len(recent) >= self.LIMIT:
+            self._locked.add(host)

@@ -235,6 +235,38 @@ class AuthenticationTests(SynchronousTestCase):
         protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
         self.assertEqual(replies(transport), [b"success"])
 
+    def test_refusedAttemptsExtendTheLock(self) -> None:
+        """
+        An attempt while refused counts as a failure: the host stays
+        refused until a minute after it, even once its first five failures
+        are more than a minute old.
+        """
+        for _attempt in range(5):
+            protocol, transport = connect(self.factory)
+            protocol.dataReceived(b"auth nope<EOF>")
+        for wait, expected in [
+            (30, commands.AUTHENTICATION_FAILED),
+            (45, commands.AUTHENTICATION_FAILED),
+            (59, commands.AUTHENTICATION_FAILED),
+            (FailedAuthentications.WINDOW, b"success"),
+        ]:
+            self.clock.advance(wait)
+            protocol, transport = connect(self.factory)
+            protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
+            self.assertEqual(replies(transport), [expected], wait)
+
+    def test_failuresSpreadOut(self) -> None:
+        """
+        Failures more than a minute apart never add up to a lock.
+        """
+        for _attempt in range(10):
+            protocol, transport = connect(self.factory)
+            protocol.dataReceived(b"auth nope<EOF>")
+            self.clock.advance(FailedAuthentications.WINDOW / 4 + 0.1)
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
+        self.assertEqual(replies(transport), [b"success"])
+
     def test_noTokenConfigured(self) -> None:
         """
         Without a token, C{auth} with any token succeeds and nothing is
