@@ -95,13 +95,13 @@ class RelayService(MultiService):
         relays = self.factory.relays
         if self.onExit == "keep":
             return DeferredList(
-                [relay.endPulse() for relay in relays if relay.cancelPulse()],
+                [relay.endPulse() for relay in relays if relay.pulsing],
                 consumeErrors=True,
             )
-        for relay in relays:
-            relay.cancelPulse()
         if self.factory.stateFile is not None:
             self.factory.stateFile.freeze()
+        for relay in relays:
+            relay.cancelPulse()
         return DeferredList(
             [
                 maybeDeferred(relay.switch, False, "shutdown", "on-exit off")  # type: ignore[call-overload]

@@ -204,7 +204,7 @@ class RelayState:
         have.
         """
         deadline = None if self._pulseCall is None else self._pulseCall.getTime()
-        self.cancelPulse()
+        self._stopPulse()
         if deadline is None:
             return self.sequencer.runNow(change, *args)
         try:
@@ -240,7 +240,24 @@ class RelayState:
 
     def cancelPulse(self) -> bool:
         """
-        Cancel a pending pulse's switch-off; the relay stays as it is.
+        Cancel a pending pulse's switch-off: the relay stays on, and counts
+        as commanded on from now on (its listeners are told, so that a state
+        file records it).
+
+        @return: Whether a pulse was pending.
+        """
+        if not self._stopPulse():
+            return False
+        self._commandedOff = False
+        for listener in self.listeners:
+            listener(self, self._on, self._on)
+        return True
+
+    def _stopPulse(self) -> bool:
+        """
+        Cancel a pending pulse's switch-off because a change ends the
+        pulse: until that change is applied, the relay counts as commanded
+        off, the state its pulse would have ended in.
 
         @return: Whether a pulse was pending.
         """
@@ -258,7 +275,7 @@ class RelayState:
         as a client's C{off}.  A failure is logged loudly and the reported
         state stays on.
         """
-        self._pulseCall = None
+        self._stopPulse()
         self._commandedOff = True
         ended = self.sequencer.run(
             lambda: self._change(False, "pulse timer", "pulse end")
@@ -294,7 +311,7 @@ class RelayState:
         drive the relay, starting C{pulse}, if any, once it is on.
         """
         if self._pulseCall is not None:
-            self.cancelPulse()
+            self._stopPulse()
         if new and self.partners and not partnersOff:
             cleared = self._partnersOff(0, peer, _interlockCommand(command, self.name))
             if cleared is not None:
@@ -401,7 +418,7 @@ class RelayState:
             # Only an interlock partner gets here with a pulse pending (a
             # relay's own change cancels its pulse first): the pulse is
             # over once the partner is off.
-            self.cancelPulse()
+            self._stopPulse()
         self._commandedOff = False
         if pulse is not None:
             self._pulseCall = self.clock.callLater(pulse / 1000, self.endPulse)

@@ -219,6 +219,47 @@ class PulseTests(SynchronousTestCase):
         relay.pending.pop(0)[0].callback(None)
         self.assertEqual((state.isOn, state.commanded), (True, True))
 
+    def test_cancelPulse(self) -> None:
+        """
+        L{RelayState.cancelPulse} leaves the relay on, commanded on from
+        then on, and tells the listeners (so that a state file records it),
+        without an event; without a pulse it does nothing.
+        """
+        relay = self.factory.relay()
+        changes: list[tuple[str, bool, bool, bool]] = []
+        relay.listeners.append(
+            lambda state, old, new: changes.append(
+                (state.name, old, new, state.commanded)
+            )
+        )
+        self.protocol.dataReceived(b"watch<EOF>pulse 100<EOF>")
+        self.transport.clear()
+        self.assertTrue(relay.cancelPulse())
+        self.assertEqual(
+            (relay.isOn, relay.pulsing, relay.commanded), (True, False, True)
+        )
+        self.assertEqual(changes, [("a", False, True, False), ("a", True, True, True)])
+        self.assertEqual(self.factory.commandedStates(), {"a": True, "b": False})
+        self.clock.advance(1)
+        self.assertEqual((relay.isOn, self.a.history), (True, [True]))
+        self.assertEqual(self.transport.value(), b"")
+        self.assertFalse(relay.cancelPulse())
+        self.assertEqual(len(changes), 2)
+
+    def test_endPulseEarly(self) -> None:
+        """
+        L{RelayState.endPulse} called before the pulse's time switches the
+        relay off once: the pulse's own switch-off no longer comes.
+        """
+        relay = self.factory.relay()
+        self.protocol.dataReceived(b"pulse 100<EOF>")
+        relay.endPulse()
+        self.assertEqual(
+            (relay.isOn, relay.pulsing, relay.commanded), (False, False, False)
+        )
+        self.clock.advance(1)
+        self.assertEqual(self.a.history, [True, False])
+
     def test_asynchronousDriver(self) -> None:
         """
         With a slow driver, the timer starts once the relay is on, and an

@@ -331,8 +331,9 @@ class PowerOnTests(SynchronousTestCase):
         first.factory.stateFile._runInThread = lambda f, *a: f(*a)  # type: ignore[union-attr]
         first.factory.relay("b").switch(True)
         first.factory.relay("c").pulse(60_000)
-        first.factory.relay("c").cancelPulse()
         second = self.build(*arguments)
+        # The first run's pulse timer, on the global reactor.
+        first.factory.relay("c").cancelPulse()
         pins = second.pins
         assert isinstance(pins, MemoryPins)
         self.assertEqual(pins.history, [(5, False), (6, True), (7, False)])
