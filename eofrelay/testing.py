@@ -5,7 +5,7 @@ Test doubles for eofrelay and for applications that embed it.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TypeVar
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
@@ -15,6 +15,8 @@ from zope.interface import implementer
 from eofrelay.factory import RelayFactory
 from eofrelay.interfaces import IRelay
 from eofrelay.protocol import RelayProtocol
+
+T = TypeVar("T")
 
 
 @implementer(IRelay)
@@ -50,12 +52,21 @@ class MemoryRelay:
             return None
         result: Deferred[None] = Deferred()
         result.addCallback(self._set, on)
+        result.addBoth(self._settled, result)
         self.pending.append((result, on))
         return result
 
     def _set(self, ignored: object, on: bool) -> None:
         self.on = on
         self.history.append(on)
+
+    def _settled(self, outcome: T, switch: Deferred[None]) -> T:
+        """
+        A switch's Deferred fired, failed or was cancelled: it is no longer
+        pending.
+        """
+        self.pending[:] = [entry for entry in self.pending if entry[0] is not switch]
+        return outcome
 
     def state(self) -> bool:
         """

@@ -135,8 +135,8 @@ class RelayStateTests(SynchronousTestCase):
         driver.pending[0][0].callback(None)
         self.assertEqual(self.successResultOf(first), True)
         self.assertNoResult(second)
-        self.assertEqual(driver.pending[1][1], False)
-        driver.pending[1][0].callback(None)
+        self.assertEqual(driver.pending[0][1], False)
+        driver.pending[0][0].callback(None)
         self.assertEqual(self.successResultOf(second), False)
         self.assertEqual(self.successResultOf(third), False)
 
