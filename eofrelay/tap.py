@@ -216,6 +216,12 @@ class Options(usage.Options):
 
     def __init__(self) -> None:
         super().__init__()
+        # The help of an option method is its docstring; as one paragraph,
+        # not with the docstring's line breaks and indentation.
+        self.docs = {
+            name: " ".join(doc.split()) if doc else doc
+            for name, doc in self.docs.items()
+        }
         self["listen"] = []
         self["relays"] = []
         self["interlocks"] = []
@@ -250,7 +256,7 @@ class Options(usage.Options):
 
     def opt_allow(self, cidr: str) -> None:
         """
-        Accept connections only from this IPv4 or IPv6 network, e.g.
+        accept connections only from this IPv4 or IPv6 network, e.g.
         192.168.1.0/24 (repeatable) [default: everyone].
         """
         try:

@@ -456,3 +456,20 @@ class ProtectionOptionsTests(SynchronousTestCase):
         ):
             error = self.assertRaises(UsageError, parse, *arguments)
             self.assertIn(text, str(error))
+
+
+class HelpTests(SynchronousTestCase):
+    """
+    The text of C{twistd eofrelay --help}.
+    """
+
+    def test_oneParagraphEach(self) -> None:
+        """
+        Each option's help is one paragraph with single spaces, also where
+        it comes from a docstring spread over several lines.
+        """
+        options = Options()
+        for name, doc in options.docs.items():
+            if doc:
+                self.assertEqual(doc, " ".join(doc.split()), name)
+        self.assertIn("e.g. 192.168.1.0/24", str(options))
