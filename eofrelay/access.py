@@ -129,8 +129,8 @@ class FailedAuthentications:
     Slows down guessing: counts failed C{auth} attempts per peer host, and
     refuses every attempt from a host that failed L{LIMIT} times within
     L{WINDOW} seconds until L{WINDOW} seconds after its last failure.  A
-    refused attempt is a failure too, so a host that keeps guessing stays
-    refused.
+    wrong token sent while refused is a failure too, so a host that keeps
+    guessing stays refused.
 
     @cvar LIMIT: Failures allowed within the window.
     @cvar WINDOW: The window, and the time a host stays refused after its
@@ -178,6 +178,8 @@ class FailedAuthentications:
                 self._recent(known)
         recent = self._recent(host)
         recent.append(self._clock.seconds())
+        # The last LIMIT failures are all that decide.
+        del recent[: -self.LIMIT]
         self._failures[host] = recent
         if len(recent) >= self.LIMIT:
             self._locked.add(host)

@@ -166,14 +166,13 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
 
     def connectionMade(self) -> None:
         """
-        Take the connection's limits from the factory and register for
-        flow control.
+        Take the connection's limits from the factory, register for flow
+        control, and have small writes sent at once (L{noDelay}).
         """
         self._connected = True
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
-        noDelay(self.transport)  # type: ignore[arg-type]
         self.factory.connections.add(self)
         self.authenticated = self.factory.token is None
         self._shortcuts = self.factory.shortcuts
@@ -182,6 +181,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self.callLater = self.factory.clock.callLater  # type: ignore[method-assign, assignment]
         if self.factory.idleTimeout:
             self.setTimeout(self.factory.idleTimeout)
+        noDelay(self.transport)  # type: ignore[arg-type]
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         """
@@ -660,12 +660,16 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             return commands.SUCCESS
         host = peerHost(self.transport.getPeer())  # type: ignore[union-attr]
         throttle = self.factory.failedAuthentications
-        if not throttle.refused(host) and tokenMatches(token, arguments[0].encode()):
+        refused = throttle.refused(host)
+        # Compared even while refused, in constant time: the right token
+        # is still refused then, but does not prolong the refusal.
+        matches = tokenMatches(token, arguments[0].encode())
+        if matches and not refused:
             self.authenticated = True
             self.log.info("{peer} authenticated", peer=self.peer)
             return commands.SUCCESS
-        refused = throttle.refused(host)
-        throttle.failed(host)
+        if not matches:
+            throttle.failed(host)
         self.log.warn(
             "{peer}: authentication failed{why}; closing",
             peer=self.peer,

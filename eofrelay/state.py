@@ -242,13 +242,19 @@ class RelayState:
         """
         Cancel a pending pulse's switch-off: the relay stays on, and counts
         as commanded on from now on (its listeners are told, so that a state
-        file records it).
+        file records it).  It is logged.
 
         @return: Whether a pulse was pending.
         """
         if not self._stopPulse():
             return False
         self._commandedOff = False
+        self.flushLog()
+        self.log.info(
+            "relay {relay}: pulse cancelled (stays {state})",
+            relay=self.name,
+            state=stateName(self._on),
+        )
         for listener in self.listeners:
             listener(self, self._on, self._on)
         return True

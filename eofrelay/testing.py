@@ -65,7 +65,8 @@ class MemoryRelay:
         A switch's Deferred fired, failed or was cancelled: it is no longer
         pending.
         """
-        self.pending[:] = [entry for entry in self.pending if entry[0] is not switch]
+        # A new list: a loop over the old one, firing each, goes on.
+        self.pending = [entry for entry in self.pending if entry[0] is not switch]
         return outcome
 
     def state(self) -> bool:

@@ -67,17 +67,31 @@ def noDelay(transport: ITransport) -> bool:
     Windows, macOS and Linux all may) sends one only after 40 to 200 ms:
     the second of two events written back to back, or the reply to a
     command sent before the previous reply arrived, would reach the peer
-    that much later.  The replies to one received segment are written
-    together anyway, so there is nothing for the algorithm to gather.
+    that much later.  Without it, every write is sent at once, each in its
+    own packet: the replies to one received segment are still written
+    together, but events and replies that come later are not gathered.
+
+    It is only an optimisation: a transport it cannot make sense of is
+    left as it is.
 
     @return: Whether it was turned off.
     """
+    if transport.__class__ is tcp.Server:
+        # The common case, without the look through wrappers.
+        transport.setTcpNoDelay(True)  # type: ignore[attr-defined]
+        return True
     *_, innermost = _layers(transport)
+    setNoDelay = getattr(innermost, "setTcpNoDelay", None)
     getHandle = getattr(innermost, "getHandle", None)
-    handle = getHandle() if getHandle is not None else None
-    if getattr(handle, "family", None) not in (socket.AF_INET, socket.AF_INET6):
+    if setNoDelay is None or getHandle is None:
         return False
-    innermost.setTcpNoDelay(True)  # type: ignore[attr-defined]
+    try:
+        family = getattr(getHandle(), "family", None)
+    except Exception:
+        return False
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    setNoDelay(True)
     return True
 
 

@@ -235,25 +235,43 @@ class AuthenticationTests(SynchronousTestCase):
         protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
         self.assertEqual(replies(transport), [b"success"])
 
-    def test_refusedAttemptsExtendTheLock(self) -> None:
+    def authenticate(self, token: bytes) -> bytes:
         """
-        An attempt while refused counts as a failure: the host stays
-        refused until a minute after it, even once its first five failures
-        are more than a minute old.
+        Send C{auth token} on a new connection; return the reply.
+        """
+        protocol, transport = connect(self.factory)
+        protocol.dataReceived(b"auth " + token + b"<EOF>")
+        [reply] = replies(transport)
+        return reply
+
+    def test_guessingProlongsTheRefusal(self) -> None:
+        """
+        A wrong token sent while refused counts as a failure: the host
+        stays refused until a minute after it, even once its first five
+        failures are more than a minute old.
         """
         for _attempt in range(5):
-            protocol, transport = connect(self.factory)
-            protocol.dataReceived(b"auth nope<EOF>")
-        for wait, expected in [
-            (30, commands.AUTHENTICATION_FAILED),
-            (45, commands.AUTHENTICATION_FAILED),
-            (59, commands.AUTHENTICATION_FAILED),
-            (FailedAuthentications.WINDOW, b"success"),
-        ]:
+            self.authenticate(b"nope")
+        self.clock.advance(30)
+        self.assertEqual(self.authenticate(b"guess"), commands.AUTHENTICATION_FAILED)
+        self.clock.advance(45)
+        self.assertEqual(self.authenticate(TOKEN), commands.AUTHENTICATION_FAILED)
+        self.clock.advance(15)
+        self.assertEqual(self.authenticate(TOKEN), b"success")
+
+    def test_rightTokenDoesNotProlongTheRefusal(self) -> None:
+        """
+        The right token sent while refused is refused, but does not count
+        as a failure: a client with the right token that keeps polling gets
+        in a minute after the last wrong one.
+        """
+        for _attempt in range(5):
+            self.authenticate(b"nope")
+        for wait in [15, 15, 15, 14.5]:
             self.clock.advance(wait)
-            protocol, transport = connect(self.factory)
-            protocol.dataReceived(b"auth " + TOKEN + b"<EOF>")
-            self.assertEqual(replies(transport), [expected], wait)
+            self.assertEqual(self.authenticate(TOKEN), commands.AUTHENTICATION_FAILED)
+        self.clock.advance(0.5)
+        self.assertEqual(self.authenticate(TOKEN), b"success")
 
     def test_failuresSpreadOut(self) -> None:
         """

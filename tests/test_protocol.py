@@ -617,3 +617,31 @@ class ParseCacheTests(SynchronousTestCase):
         module.parseCached(b"auth s3cret")
         self.assertRaises(commands.CommandError, module.parseCached, b"  ")
         self.assertEqual(set(module._parsed), {b"on", b"  "})
+
+
+class MemoryRelayTests(SynchronousTestCase):
+    """
+    L{MemoryRelay}, the test double.
+    """
+
+    def test_pending(self) -> None:
+        """
+        C{pending} holds the Deferreds of asynchronous switches not yet
+        fired, oldest first: a loop over it fires each, and fired, failed
+        and cancelled ones leave it.
+        """
+        relay = MemoryRelay(asynchronous=True)
+        for on in (True, False, True):
+            relay.switch(on)
+        self.assertEqual([on for _, on in relay.pending], [True, False, True])
+        for switch, _ in relay.pending:
+            switch.callback(None)
+        self.assertEqual((relay.pending, relay.history), ([], [True, False, True]))
+        failing, cancelled = relay.switch(False), relay.switch(True)
+        assert failing is not None and cancelled is not None
+        failing.errback(OSError("bus error"))
+        self.failureResultOf(failing, OSError)
+        self.assertEqual([d for d, _ in relay.pending], [cancelled])
+        cancelled.cancel()
+        self.failureResultOf(cancelled)
+        self.assertEqual((relay.pending, relay.history), ([], [True, False, True]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay import commands
@@ -234,7 +235,12 @@ class PulseTests(SynchronousTestCase):
         )
         self.protocol.dataReceived(b"watch<EOF>pulse 100<EOF>")
         self.transport.clear()
-        self.assertTrue(relay.cancelPulse())
+        with capturedLogs() as events:
+            self.assertTrue(relay.cancelPulse())
+        self.assertEqual(
+            [formatEvent(event) for event in events],
+            ["relay a: pulse cancelled (stays on)"],
+        )
         self.assertEqual(
             (relay.isOn, relay.pulsing, relay.commanded), (True, False, True)
         )

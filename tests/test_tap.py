@@ -472,4 +472,4 @@ class HelpTests(SynchronousTestCase):
         for name, doc in options.docs.items():
             if doc:
                 self.assertEqual(doc, " ".join(doc.split()), name)
-        self.assertIn("e.g. 192.168.1.0/24", str(options))
+        self.assertIn("e.g. 192.168.1.0/24", options.getUsage(width=80))

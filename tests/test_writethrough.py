@@ -115,8 +115,12 @@ class NoDelayTests(SynchronousTestCase):
         """
         A TCP connection, IPv4 or IPv6, gets C{TCP_NODELAY}.
         """
-        for family in (socket.AF_INET, socket.AF_INET6):
-            layer = self.layer(family)
+        families = [socket.AF_INET] + ([socket.AF_INET6] if socket.has_ipv6 else [])
+        for family in families:
+            try:
+                layer = self.layer(family)
+            except OSError:
+                continue  # IPv6 disabled
             self.assertTrue(noDelay(layer))  # type: ignore[arg-type]
             self.assertEqual(layer.noDelay, [True])
 
@@ -140,6 +144,25 @@ class NoDelayTests(SynchronousTestCase):
         self.assertFalse(noDelay(wrap(layer, 1)))  # type: ignore[arg-type]
         self.assertEqual(layer.noDelay, [])
         self.assertFalse(noDelay(StringTransport()))
+
+    def test_unknownTransport(self) -> None:
+        """
+        A transport whose socket cannot be had, or that cannot set the
+        option, is left alone.
+        """
+
+        class Closed(SocketLayer):
+            def getHandle(self) -> socket.socket:
+                raise RuntimeError("no socket any more")
+
+        closed = Closed(socket.AF_INET)
+        self.addCleanup(closed.socket.close)
+        self.assertFalse(noDelay(closed))  # type: ignore[arg-type]
+        self.assertEqual(closed.noDelay, [])
+        handleOnly = StringTransport()
+        handle = self.layer(socket.AF_INET).socket
+        handleOnly.getHandle = lambda: handle  # type: ignore[attr-defined]
+        self.assertFalse(noDelay(handleOnly))
 
 
 class Writer(Protocol):
