@@ -10,34 +10,45 @@ closes the connection.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
+from collections.abc import Callable
 from typing import Any, Optional
 
 from twisted.internet.defer import Deferred, TimeoutError
-from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 from twisted.internet.error import (
     ConnectError,
     ConnectingCancelledError,
     DNSLookupError,
 )
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.internet.task import react
 from twisted.python import usage
 
 from eofrelay import commands
 from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
 
-#: The commands, with the reply that means success (C{None}: any reply).
-COMMANDS: dict[str, Optional[tuple[bytes, ...]]] = {
-    "on": (commands.SUCCESS,),
-    "off": (commands.SUCCESS,),
-    "toggle": (commands.SUCCESS,),
-    "pulse": (commands.SUCCESS,),
-    "status": (commands.ON, commands.OFF),
-    "relays": None,
-    "ping": (commands.PONG,),
-    "help": None,
-    "watch": (commands.SUCCESS,),
+#: What the reply to C{relays} looks like: C{NAME=on NAME=off ...}.
+_RELAY_STATES = re.compile(rb"[^ =]+=o(?:n|ff)(?: [^ =]+=o(?:n|ff))*\Z")
+
+
+def _oneOf(*replies: bytes) -> Callable[[bytes], bool]:
+    return replies.__contains__
+
+
+#: The commands, each with a test of whether a reply means success.
+COMMANDS: dict[str, Callable[[bytes], bool]] = {
+    "on": _oneOf(commands.SUCCESS),
+    "off": _oneOf(commands.SUCCESS),
+    "toggle": _oneOf(commands.SUCCESS),
+    "pulse": _oneOf(commands.SUCCESS),
+    "status": _oneOf(commands.ON, commands.OFF),
+    "relays": lambda reply: _RELAY_STATES.match(reply) is not None,
+    "ping": _oneOf(commands.PONG),
+    "help": lambda reply: reply.startswith(b"commands: "),
+    "watch": _oneOf(commands.SUCCESS),
 }
 
 
@@ -68,6 +79,15 @@ class Options(usage.Options):
         ["timeout", "t", "10", "seconds to wait for the connection and the reply"],
     ]
 
+    def opt_version(self) -> None:
+        """
+        Display eofrelay's version and exit.
+        """
+        from eofrelay import __version__
+
+        print(f"eofrelay-cli (eofrelay) {__version__}")
+        raise SystemExit(0)
+
     def parseArgs(self, command: str, *arguments: str) -> None:  # type: ignore[override]
         command = command.lower()
         if command not in COMMANDS:
@@ -81,6 +101,11 @@ class Options(usage.Options):
         )
         if len(arguments) > limit or (command == "pulse" and not arguments):
             raise usage.UsageError(f"wrong number of arguments for {command!r}")
+        for argument in arguments:
+            if not argument.isascii() or "<EOF>" in argument:
+                raise usage.UsageError(
+                    f"{argument!r}: arguments are ASCII, without <EOF>"
+                )
         self["command"] = command
         self["arguments"] = arguments
 
@@ -90,9 +115,14 @@ class Options(usage.Options):
             port = int(self["port"])
         except ValueError:
             raise usage.UsageError("--timeout and --port must be numbers") from None
+        if not (math.isfinite(self["timeout"]) and self["timeout"] > 0):
+            raise usage.UsageError("--timeout must be a number of seconds above 0")
         if not 0 < port < 65536:
             raise usage.UsageError("--port must be from 1 to 65535")
         self["port"] = port
+        self["endpoint"] = None
+        if self["connect"]:
+            self["endpoint"] = _clientEndpoint(self["connect"])
         host = self["host"] = self["host"].removeprefix("[").removesuffix("]")
         self["where"] = self["connect"] or (
             f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -108,16 +138,40 @@ class Options(usage.Options):
                 ) from None
 
 
+def _clientEndpoint(description: str) -> IStreamClientEndpoint:
+    """
+    The client endpoint that C{description} describes.
+
+    @raise usage.UsageError: if it describes none, saying why.
+    """
+    from twisted.internet import reactor
+
+    try:
+        endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
+    except Exception as error:
+        reason = str(error) or error.__class__.__name__
+        if description.partition(":")[0].lower() in ("tls", "ssl"):
+            try:
+                import OpenSSL  # noqa: F401
+            except ImportError:
+                reason = "TLS needs pyOpenSSL: pip install 'eofrelay[tls]'"
+        raise usage.UsageError(f"--connect {description!r}: {reason}") from None
+    return endpoint
+
+
 def _fail(message: str, status: int) -> int:
     print(f"eofrelay-cli: {message}", file=sys.stderr)
     return status
 
 
-async def _watch(reactor: Any, client: RelayClient) -> int:
+async def _watch(reactor: Any, client: RelayClient, timeout: float) -> int:
     """
-    Print events until interrupted (status 0: SIGINT or SIGTERM stop the
-    reactor, which closes the connection) or until the server closes the
+    Start watching, waiting C{timeout} seconds for the reply, then print
+    events until interrupted (status 0: SIGINT or SIGTERM stop the reactor,
+    which closes the connection) or until the server closes the
     connection (status 2).
+
+    @raise TimeoutError: if the reply to C{watch} does not come in time.
     """
     interrupted: list[bool] = []
     reactor.addSystemEventTrigger("before", "shutdown", interrupted.append, True)
@@ -126,7 +180,7 @@ async def _watch(reactor: Any, client: RelayClient) -> int:
         print(f"{name} {'on' if on else 'off'}", flush=True)
 
     try:
-        await client.watch(show)
+        await client.watch(show).addTimeout(timeout, reactor)
         await client.protocol.closed
     except ConnectionLost:
         if not interrupted:
@@ -145,7 +199,7 @@ async def main(reactor: Any, options: Options) -> int:
     clock: IReactorTime = reactor
     timeout = options["timeout"]
     where = options["where"]
-    endpoint = options["connect"] or HostnameEndpoint(
+    endpoint = options["endpoint"] or HostnameEndpoint(
         reactor, options["host"], options["port"]
     )
     try:
@@ -164,7 +218,7 @@ async def main(reactor: Any, options: Options) -> int:
     command = options["command"]
     try:
         if command == "watch":
-            return await _watch(reactor, client)
+            return await _watch(reactor, client, timeout)
         message = " ".join((command, *options["arguments"]))
         replying: Deferred[bytes] = client.protocol.send(message)
         reply = await replying.addTimeout(timeout, clock)
@@ -178,8 +232,7 @@ async def main(reactor: Any, options: Options) -> int:
     finally:
         client.disconnect()
     text = reply.decode("ascii", "replace")
-    expected = COMMANDS[command]
-    if expected is not None and reply not in expected:
+    if not COMMANDS[command](reply):
         print(text, file=sys.stderr)
         return 1
     print(text)

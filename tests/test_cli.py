@@ -100,6 +100,17 @@ class Silent(Protocol):
     """
 
 
+class Unrecognized(Protocol):
+    """
+    Answers C{unrecognized command} to everything, as the article's other
+    server does.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        for _ in range(data.count(b"<EOF>")):
+            self.transport.write(b"unrecognized command<EOF>")  # type: ignore[union-attr]
+
+
 class _Watchers(set[RelayProtocol]):
     """
     A factory's set of watchers that tells when the first is added.
@@ -276,6 +287,32 @@ class CLITests(TestCase):
         self.assertIn("no reply", err)
 
     @inlineCallbacks
+    def test_watchTimeout(self):  # type: ignore[no-untyped-def]
+        """
+        C{watch} too gives exit status 2 when the server does not answer
+        it in time.
+        """
+        port = str(listen(self, ServerFactory.forProtocol(Silent)))  # type: ignore[arg-type]
+        status, out, err = yield runCLI(
+            "--host", "127.0.0.1", "--port", port, "--timeout", "0.3", "watch"
+        )
+        self.assertEqual(
+            (status, out, err),
+            (2, "", f"eofrelay-cli: no reply from 127.0.0.1:{port} within 0.3 s\n"),
+        )
+
+    @inlineCallbacks
+    def test_unexpectedReplies(self):  # type: ignore[no-untyped-def]
+        """
+        A reply that is not what the command answers, to any command, is
+        printed on standard error with exit status 1.
+        """
+        port = str(listen(self, ServerFactory.forProtocol(Unrecognized)))  # type: ignore[arg-type]
+        for command in ("on", "status", "relays", "help", "ping"):
+            result = yield runCLI("--host", "127.0.0.1", "--port", port, command)
+            self.assertEqual(result, (1, "", "unrecognized command\n"), command)
+
+    @inlineCallbacks
     def test_connectTimeout(self):  # type: ignore[no-untyped-def]
         """
         A server that does not even accept the connection in time gives
@@ -357,8 +394,62 @@ class OptionsTests(SynchronousTestCase):
             [],
             ["--port", "70000", "ping"],
             ["--port", "0", "ping"],
+            ["on", "p\u00fcmp"],
+            ["on", "pump<EOF>off"],
+            ["pulse", "pump", "5<EOF>"],
+            ["--timeout", "-1", "ping"],
+            ["--timeout", "0", "ping"],
+            ["--timeout", "nan", "ping"],
+            ["--timeout", "inf", "ping"],
+            ["--connect", "tcp:127.0.0.1", "ping"],
+            ["--connect", "bogus:1", "ping"],
         ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
+
+    def test_version(self) -> None:
+        """
+        C{--version} prints eofrelay's version and exits with status 0.
+        """
+        import io
+
+        from eofrelay import __version__
+
+        output = io.StringIO()
+        self.patch(sys, "stdout", output)
+        exit = self.assertRaises(SystemExit, Options().parseOptions, ["--version"])
+        self.assertEqual(exit.code, 0)
+        self.assertEqual(output.getvalue(), f"eofrelay-cli (eofrelay) {__version__}\n")
+
+    def test_connectWithoutTLS(self) -> None:
+        """
+        C{--connect tls:...} without pyOpenSSL says what to install.
+        """
+        from twisted.python.usage import UsageError
+
+        from eofrelay import cli
+
+        def noTLS(reactor: object, description: str) -> None:
+            raise NameError("name 'optionsForClientTLS' is not defined")
+
+        self.patch(cli, "clientFromString", noTLS)
+        saved = sys.modules.get("OpenSSL")
+        sys.modules["OpenSSL"] = None  # type: ignore[assignment]
+
+        def restore() -> None:
+            if saved is None:
+                sys.modules.pop("OpenSSL", None)
+            else:
+                sys.modules["OpenSSL"] = saved
+
+        self.addCleanup(restore)
+        error = self.assertRaises(
+            UsageError, Options().parseOptions, ["-c", "tls:pi.lan:1100", "ping"]
+        )
+        self.assertEqual(
+            str(error),
+            "--connect 'tls:pi.lan:1100': TLS needs pyOpenSSL: "
+            "pip install 'eofrelay[tls]'",
+        )
 
     def test_endpoint(self) -> None:
         """

@@ -99,6 +99,19 @@ class ClientTests(TestCase):
         self.assertEqual(results, [None, True, None, False])
 
     @inlineCallbacks
+    def test_oneMessage(self):  # type: ignore[no-untyped-def]
+        """
+        A message holding the delimiter, which would be two messages and
+        throw every later reply out of step, or not in ASCII, is refused
+        before anything is sent.
+        """
+        client = yield self.connected()
+        self.assertRaises(ValueError, client.protocol.send, "on a<EOF>off a")
+        self.assertRaises(ValueError, client.protocol.send, "on p\u00fcmp")
+        self.assertIsNone((yield client.ping()))
+        self.assertEqual(self.a.history, [])
+
+    @inlineCallbacks
     def test_sendsAtOnce(self):  # type: ignore[no-untyped-def]
         """
         Both ends of a TCP connection turn Nagle's algorithm off, so that a

@@ -173,13 +173,18 @@ class RelayClientProtocol(EOFReceiver):
 
         @return: A Deferred firing with the reply (without delimiter), or
             failing with the L{RelayError} for an error reply.
+        @raise ValueError: if C{message} is not ASCII or holds the
+            delimiter, which would make it more than one message.
         """
+        if "<EOF>" in message:
+            raise ValueError(f"{message!r}: a message cannot hold <EOF>")
+        data = message.encode("ascii") + self.delimiter
         waiting: Deferred[bytes] = Deferred()
         if self.transport is None or not self.connected:
             waiting.errback(ConnectionLost("not connected"))
             return waiting
         self._waiting.append(waiting)
-        self.transport.write(message.encode("ascii") + self.delimiter)
+        self.transport.write(data)
         return waiting
 
     def lineReceived(self, line: bytes) -> None:
