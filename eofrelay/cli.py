@@ -28,10 +28,16 @@ from twisted.internet.task import react
 from twisted.python import usage
 
 from eofrelay import commands
+from eofrelay.access import TokenFileError, readTokenFile
 from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
+from eofrelay.names import NAME_PATTERN
+
+#: What an argument may be: one word of printable ASCII.
+_WORD = re.compile(r"[!-~]+\Z")
 
 #: What the reply to C{relays} looks like: C{NAME=on NAME=off ...}.
-_RELAY_STATES = re.compile(rb"[^ =]+=o(?:n|ff)(?: [^ =]+=o(?:n|ff))*\Z")
+_RELAY_STATE = f"{NAME_PATTERN}=o(?:n|ff)".encode("ascii")
+_RELAY_STATES = re.compile(_RELAY_STATE + b"(?: " + _RELAY_STATE + rb")*\Z")
 
 
 def _oneOf(*replies: bytes) -> Callable[[bytes], bool]:
@@ -102,9 +108,10 @@ class Options(usage.Options):
         if len(arguments) > limit or (command == "pulse" and not arguments):
             raise usage.UsageError(f"wrong number of arguments for {command!r}")
         for argument in arguments:
-            if not argument.isascii() or "<EOF>" in argument:
+            if not _WORD.match(argument) or "<EOF>" in argument:
                 raise usage.UsageError(
-                    f"{argument!r}: arguments are ASCII, without <EOF>"
+                    f"{argument!r}: an argument is one word of printable "
+                    "ASCII, without <EOF>"
                 )
         self["command"] = command
         self["arguments"] = arguments
@@ -120,9 +127,11 @@ class Options(usage.Options):
         if not 0 < port < 65536:
             raise usage.UsageError("--port must be from 1 to 65535")
         self["port"] = port
-        self["endpoint"] = None
         if self["connect"]:
-            self["endpoint"] = _clientEndpoint(self["connect"])
+            # Checked now, for a usage error; built again by main.
+            from twisted.internet import reactor
+
+            clientEndpoint(reactor, self["connect"])
         host = self["host"] = self["host"].removeprefix("[").removesuffix("]")
         self["where"] = self["connect"] or (
             f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -130,26 +139,23 @@ class Options(usage.Options):
         self["token"] = None
         if self["token-file"]:
             try:
-                with open(self["token-file"]) as file:
-                    self["token"] = file.read().strip()
-            except OSError as error:
-                raise usage.UsageError(
-                    f"cannot read {self['token-file']}: {error.strerror}"
-                ) from None
+                self["token"] = readTokenFile(self["token-file"]).decode("ascii")
+            except TokenFileError as error:
+                raise usage.UsageError(str(error)) from None
 
 
-def _clientEndpoint(description: str) -> IStreamClientEndpoint:
+def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     """
     The client endpoint that C{description} describes.
 
     @raise usage.UsageError: if it describes none, saying why.
     """
-    from twisted.internet import reactor
-
     try:
         endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
     except Exception as error:
         reason = str(error) or error.__class__.__name__
+        if isinstance(error, (TypeError, KeyError)):
+            reason = f"incomplete, a host or port missing? ({reason})"
         if description.partition(":")[0].lower() in ("tls", "ssl"):
             try:
                 import OpenSSL  # noqa: F401
@@ -199,8 +205,10 @@ async def main(reactor: Any, options: Options) -> int:
     clock: IReactorTime = reactor
     timeout = options["timeout"]
     where = options["where"]
-    endpoint = options["endpoint"] or HostnameEndpoint(
-        reactor, options["host"], options["port"]
+    endpoint = (
+        clientEndpoint(reactor, options["connect"])
+        if options["connect"]
+        else HostnameEndpoint(reactor, options["host"], options["port"])
     )
     try:
         connecting = connect(reactor, endpoint, options["token"])
@@ -212,8 +220,16 @@ async def main(reactor: Any, options: Options) -> int:
         # auth refused: the reply as sent, like every error reply.
         print(error.reply, file=sys.stderr)
         return 1
-    except (ConnectError, DNSLookupError, ConnectionLost, OSError, ValueError) as error:
-        # ValueError: a host name that HostnameEndpoint refuses.
+    except (
+        ConnectError,
+        DNSLookupError,
+        ConnectionLost,
+        OSError,
+        ValueError,
+        OverflowError,
+    ) as error:
+        # ValueError: a host name that HostnameEndpoint refuses;
+        # OverflowError: a port out of range in --connect.
         return _fail(f"cannot connect to {where}: {error}", 2)
     command = options["command"]
     try:

@@ -10,7 +10,11 @@ from typing import Final
 
 from eofrelay.commands import ALL
 
-_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
+#: A relay name, as a regular expression: a letter followed by up to 31
+#: letters, digits, C{_} or C{-}.
+NAME_PATTERN: Final = r"[A-Za-z][A-Za-z0-9_-]{0,31}"
+
+_NAME: Final = re.compile(NAME_PATTERN + r"\Z")
 
 
 def checkRelayName(name: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import ProcessProtocol, Protocol, ServerFactory
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -396,6 +397,10 @@ class OptionsTests(SynchronousTestCase):
             ["--port", "0", "ping"],
             ["on", "p\u00fcmp"],
             ["on", "pump<EOF>off"],
+            ["on", ""],
+            ["on", "pump off"],
+            ["on", "pump\t"],
+            ["pulse", "", "100"],
             ["pulse", "pump", "5<EOF>"],
             ["--timeout", "-1", "ping"],
             ["--timeout", "0", "ping"],
@@ -405,6 +410,58 @@ class OptionsTests(SynchronousTestCase):
             ["--connect", "bogus:1", "ping"],
         ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
+
+    def test_tokenFile(self) -> None:
+        """
+        The token file holds a token the server could accept, whitespace
+        around it ignored; anything else is a usage error that does not
+        show the token.
+        """
+        from twisted.python.usage import UsageError
+
+        path = self.mktemp()
+        with open(path, "w") as file:
+            file.write("  s3cret\n")
+        options = Options()
+        options.parseOptions(["--token-file", path, "ping"])
+        self.assertEqual(options["token"], "s3cret")
+        for token in ("s3c<EOF>ret", "s3c ret", "s3cr\u00e9t", ""):
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(token)
+            error = self.assertRaises(
+                UsageError, Options().parseOptions, ["--token-file", path, "ping"]
+            )
+            self.assertTrue(str(error).startswith(f"token file {path}"), error)
+            if token:
+                self.assertNotIn(token, str(error))
+        missing = self.mktemp()
+        self.assertRaises(
+            UsageError, Options().parseOptions, ["--token-file", missing, "ping"]
+        )
+
+    def test_relaysReply(self) -> None:
+        """
+        C{relays} takes a reply of C{NAME=on}/C{NAME=off} words with names a
+        server can have, and nothing else.
+        """
+        from eofrelay.cli import COMMANDS
+
+        check = COMMANDS["relays"]
+        for reply in (b"a=on", b"my-pump_1=off x=on", b"A" * 32 + b"=on"):
+            self.assertTrue(check(reply), reply)
+        for reply in (
+            b"",
+            b"unrecognized command",
+            b"a=on ",
+            b"a=on  b=off",
+            b"=on",
+            b"a==on",
+            b"a=On",
+            b"1=on",
+            b"A" * 33 + b"=on",
+            b"a\tb=on",
+        ):
+            self.assertFalse(check(reply), reply)
 
     def test_version(self) -> None:
         """
@@ -479,3 +536,62 @@ class OptionsTests(SynchronousTestCase):
         options = Options()
         options.parseOptions(["-c", "unix:/s", "ping"])
         self.assertEqual((options["connect"], options["where"]), ("unix:/s", "unix:/s"))
+
+
+class _Reactor(Clock):
+    """
+    A L{Clock} with the one other method C{watch} calls on its reactor.
+    """
+
+    def addSystemEventTrigger(self, *arguments: object) -> None:
+        pass
+
+
+class WatchTimeoutTests(SynchronousTestCase):
+    """
+    C{watch}'s C{--timeout} covers only the reply to C{watch}, with time
+    driven by a L{Clock}.
+    """
+
+    def setUp(self) -> None:
+        from twisted.internet.testing import StringTransport
+
+        from eofrelay.cli import _watch
+        from eofrelay.client import RelayClient, RelayClientProtocol
+
+        self.reactor = _Reactor()
+        self.protocol = RelayClientProtocol()
+        self.protocol.makeConnection(StringTransport())
+        self.watching = Deferred.fromCoroutine(
+            _watch(self.reactor, RelayClient(self.protocol), 0.3)
+        )
+
+    def test_answeredWatchOutlivesTimeout(self) -> None:
+        """
+        Once the server has answered C{watch}, events are printed however
+        long after C{--timeout} they come.
+        """
+        import io
+
+        output, errors = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", output)
+        self.patch(sys, "stderr", errors)
+        self.protocol.dataReceived(b"success<EOF>")
+        self.reactor.advance(60)
+        self.protocol.dataReceived(b"event: pump on<EOF>")
+        self.assertNoResult(self.watching)
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.successResultOf(self.watching), 2)
+        self.assertEqual(output.getvalue(), "pump on\n")
+        self.assertEqual(
+            errors.getvalue(), "eofrelay-cli: the server closed the connection\n"
+        )
+
+    def test_unansweredWatch(self) -> None:
+        """
+        Without a reply within C{--timeout}, C{watch} fails with a timeout.
+        """
+        from twisted.internet.defer import TimeoutError
+
+        self.reactor.advance(0.3)
+        self.failureResultOf(self.watching, TimeoutError)

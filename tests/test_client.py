@@ -23,7 +23,7 @@ from eofrelay.client import (
 )
 from eofrelay.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
-from tests.sockets import listen, sendsAtOnce
+from tests.sockets import closed, listen, sendsAtOnce
 
 
 class ClientTests(TestCase):
@@ -106,10 +106,25 @@ class ClientTests(TestCase):
         before anything is sent.
         """
         client = yield self.connected()
-        self.assertRaises(ValueError, client.protocol.send, "on a<EOF>off a")
-        self.assertRaises(ValueError, client.protocol.send, "on p\u00fcmp")
+        for message in ("on a<EOF>off a", "on p\u00fcmp"):
+            failed = yield self.assertFailure(client.protocol.send(message), ValueError)
+            self.assertNotIn(message, str(failed))
+        yield self.assertFailure(client.on("a<EOF>"), ValueError)
+        self.assertEqual(len(client.protocol._waiting), 0)
         self.assertIsNone((yield client.ping()))
         self.assertEqual(self.a.history, [])
+
+    @inlineCallbacks
+    def test_badTokenClosed(self):  # type: ignore[no-untyped-def]
+        """
+        A token that cannot be sent fails C{connect}, which closes the
+        connection it made.
+        """
+        self.factory.token = b"sesame"
+        yield self.assertFailure(
+            connect(reactor, f"tcp:127.0.0.1:{self.port}", "ses<EOF>ame"), ValueError
+        )
+        yield closed(self.factory)
 
     @inlineCallbacks
     def test_sendsAtOnce(self):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Optional, Union
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint
@@ -172,17 +172,18 @@ class RelayClientProtocol(EOFReceiver):
         Send one message.
 
         @return: A Deferred firing with the reply (without delimiter), or
-            failing with the L{RelayError} for an error reply.
-        @raise ValueError: if C{message} is not ASCII or holds the
-            delimiter, which would make it more than one message.
+            failing with the L{RelayError} for an error reply, with
+            L{ConnectionLost}, or, without sending anything, with
+            C{ValueError} for a message that is not ASCII or holds the
+            delimiter (which would make it more than one message).
         """
-        if "<EOF>" in message:
-            raise ValueError(f"{message!r}: a message cannot hold <EOF>")
-        data = message.encode("ascii") + self.delimiter
-        waiting: Deferred[bytes] = Deferred()
+        data = message.encode("ascii", "replace") + self.delimiter
+        if not message.isascii() or data.count(self.delimiter) > 1:
+            # The message is not quoted: it may hold a token.
+            return fail(ValueError("a message is ASCII, without <EOF>"))
         if self.transport is None or not self.connected:
-            waiting.errback(ConnectionLost("not connected"))
-            return waiting
+            return fail(ConnectionLost("not connected"))
+        waiting: Deferred[bytes] = Deferred()
         self._waiting.append(waiting)
         self.transport.write(data)
         return waiting
@@ -350,7 +351,11 @@ async def _connect(
     protocol = await connectProtocol(endpoint, RelayClientProtocol())
     client = RelayClient(protocol)
     if token is not None:
-        await client.auth(token)
+        try:
+            await client.auth(token)
+        except BaseException:
+            client.disconnect()
+            raise
     return client
 
 
