@@ -127,11 +127,13 @@ class Options(usage.Options):
         if not 0 < port < 65536:
             raise usage.UsageError("--port must be from 1 to 65535")
         self["port"] = port
+        self["endpoint"] = None
         if self["connect"]:
-            # Checked now, for a usage error; built again by main.
+            # Built once, now, so that a bad description is a usage error;
+            # the global reactor is the one the tool runs.
             from twisted.internet import reactor
 
-            clientEndpoint(reactor, self["connect"])
+            self["endpoint"] = clientEndpoint(reactor, self["connect"])
         host = self["host"] = self["host"].removeprefix("[").removesuffix("]")
         self["where"] = self["connect"] or (
             f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -144,24 +146,47 @@ class Options(usage.Options):
                 raise usage.UsageError(str(error)) from None
 
 
+def _endpointPort(endpoint: object) -> Optional[int]:
+    """
+    The port a client endpoint of Twisted's (C{tcp:}, C{ssl:}, or the
+    endpoint that C{tls:} wraps) connects to, if it has one.
+    """
+    for _ in range(4):
+        port = getattr(endpoint, "_port", None)
+        if isinstance(port, int):
+            return port
+        endpoint = getattr(endpoint, "_wrappedEndpoint", None)
+        if endpoint is None:
+            break
+    return None
+
+
 def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
     """
     The client endpoint that C{description} describes.
 
-    @raise usage.UsageError: if it describes none, saying why.
+    @raise usage.UsageError: if it describes none, or a port outside 1 to
+        65535 (which the system would wrap around, or refuse only when
+        connecting), saying why.
     """
     try:
         endpoint: IStreamClientEndpoint = clientFromString(reactor, description)
     except Exception as error:
         reason = str(error) or error.__class__.__name__
         if isinstance(error, (TypeError, KeyError)):
-            reason = f"incomplete, a host or port missing? ({reason})"
+            if "keyword" in reason:
+                reason = f"unknown option ({reason})"
+            elif "missing" in reason:
+                reason = f"incomplete, a host or port missing? ({reason})"
         if description.partition(":")[0].lower() in ("tls", "ssl"):
             try:
                 import OpenSSL  # noqa: F401
             except ImportError:
                 reason = "TLS needs pyOpenSSL: pip install 'eofrelay[tls]'"
         raise usage.UsageError(f"--connect {description!r}: {reason}") from None
+    port = _endpointPort(endpoint)
+    if port is not None and not 0 < port < 65536:
+        raise usage.UsageError(f"--connect {description!r}: port {port} is not 1-65535")
     return endpoint
 
 
@@ -205,10 +230,8 @@ async def main(reactor: Any, options: Options) -> int:
     clock: IReactorTime = reactor
     timeout = options["timeout"]
     where = options["where"]
-    endpoint = (
-        clientEndpoint(reactor, options["connect"])
-        if options["connect"]
-        else HostnameEndpoint(reactor, options["host"], options["port"])
+    endpoint = options["endpoint"] or HostnameEndpoint(
+        reactor, options["host"], options["port"]
     )
     try:
         connecting = connect(reactor, endpoint, options["token"])
@@ -220,16 +243,8 @@ async def main(reactor: Any, options: Options) -> int:
         # auth refused: the reply as sent, like every error reply.
         print(error.reply, file=sys.stderr)
         return 1
-    except (
-        ConnectError,
-        DNSLookupError,
-        ConnectionLost,
-        OSError,
-        ValueError,
-        OverflowError,
-    ) as error:
-        # ValueError: a host name that HostnameEndpoint refuses;
-        # OverflowError: a port out of range in --connect.
+    except (ConnectError, DNSLookupError, ConnectionLost, OSError, ValueError) as error:
+        # ValueError: a host name that HostnameEndpoint refuses.
         return _fail(f"cannot connect to {where}: {error}", 2)
     command = options["command"]
     try:

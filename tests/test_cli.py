@@ -411,6 +411,30 @@ class OptionsTests(SynchronousTestCase):
         ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
 
+    def test_connectRefused(self) -> None:
+        """
+        A C{--connect} description that describes no endpoint, or a port
+        outside 1 to 65535 (which C{tls:} would wrap around), is a usage
+        error that says why.
+        """
+        from twisted.python.usage import UsageError
+
+        for description, reason in [
+            ("tcp:127.0.0.1", "incomplete, a host or port missing?"),
+            ("tcp:127.0.0.1:1100:colour=red", "unknown option"),
+            ("tcp:127.0.0.1:99999", "port 99999 is not 1-65535"),
+            ("tcp:127.0.0.1:0", "port 0 is not 1-65535"),
+            ("tls:127.0.0.1:99999", "port 99999 is not 1-65535"),
+            ("tls:127.0.0.1:-1", "port -1 is not 1-65535"),
+        ]:
+            error = self.assertRaises(
+                UsageError, Options().parseOptions, ["-c", description, "ping"]
+            )
+            self.assertIn(reason, str(error), description)
+        options = Options()
+        options.parseOptions(["-c", "tls:127.0.0.1:1100", "ping"])
+        self.assertIsNotNone(options["endpoint"])
+
     def test_tokenFile(self) -> None:
         """
         The token file holds a token the server could accept, whitespace
