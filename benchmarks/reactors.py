@@ -16,14 +16,12 @@ C{benchmarks/results/reactors.json}.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 
-from benchmarks import load
-from benchmarks.run import EOFRELAY, QUICK, ROOT, Settings, runOne
+from benchmarks.run import EOFRELAY, QUICK, ROOT, Settings
+from benchmarks.sidebyside import Row, Variant, sideBySide
 
 VARIANTS = (EOFRELAY, f"{EOFRELAY}-asyncio", f"{EOFRELAY}-uvloop")
-ROWS = (
+ROWS: tuple[Row, ...] = (
     ("one-shot", "rate", "one-shot connections/s"),
     ("round-trip", "rate", "round-trip replies/s"),
     ("round-trip", "p99_ms", "round-trip p99 ms"),
@@ -39,46 +37,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--repeat", type=int, help="rounds (default 3, --quick 1)")
     arguments = parser.parse_args()
-    settings = QUICK if arguments.quick else Settings()
-    repeat = arguments.repeat or (1 if arguments.quick else 3)
-    load.raiseFileLimit()
-    results: dict[tuple[str, str], list[load.Result]] = {}
-    for round in range(repeat):
-        order = VARIANTS[round % 3 :] + VARIANTS[: round % 3]
-        for scenario in dict.fromkeys(row[0] for row in ROWS):
-            for name in order:
-                result, _ = runOne(scenario, name, settings)
-                print(
-                    f"[{round + 1}/{repeat}] {scenario:10} {name:17} "
-                    f"{result.rate:,.0f}/s {'ok' if result.ok else 'FAILED'}",
-                    flush=True,
-                )
-                if result.ok:
-                    results.setdefault((scenario, name), []).append(result)
-    summary: dict[str, dict[str, float]] = {}
-    print(f"\n{'median':24}" + "".join(f"{name:>18}" for name in VARIANTS))
-    for scenario, key, label in ROWS:
-        medians = {
-            name: statistics.median(getattr(r, key) for r in results[scenario, name])
-            for name in VARIANTS
-            if results.get((scenario, name))
-        }
-        summary[label] = medians
-        base = medians.get(EOFRELAY)
-        print(
-            f"{label:24}"
-            + "".join(
-                f"{medians[name]:>10.4g}"
-                + (f" ({medians[name] / base:.2f}x)" if base else "")
-                if name in medians
-                else f"{'-':>18}"
-                for name in VARIANTS
-            )
-        )
-    path = ROOT / "benchmarks" / "results" / "reactors.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2))
-    print(f"JSON: {path}")
+    sideBySide(
+        [Variant(name, name) for name in VARIANTS],
+        ROWS,
+        QUICK if arguments.quick else Settings(),
+        arguments.repeat or (1 if arguments.quick else 3),
+        ROOT / "benchmarks" / "results" / "reactors.json",
+    )
 
 
 if __name__ == "__main__":

@@ -121,13 +121,14 @@ def serverCommand(
     return [sys.executable, "-m", "benchmarks.reference_servers", name, str(port)]
 
 
-def environment() -> dict[str, str]:
+def environment(root: Path = ROOT) -> dict[str, str]:
     """
-    The servers' environment: the working tree first on C{PYTHONPATH}.
+    The servers' environment: the source tree C{root} (the working tree by
+    default) first on C{PYTHONPATH}.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        [str(root)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
     return env
 
@@ -141,12 +142,16 @@ class Server:
     """
 
     def __init__(
-        self, name: str, idle: bool = False, extra: Sequence[str] = ()
+        self,
+        name: str,
+        idle: bool = False,
+        extra: Sequence[str] = (),
+        root: Path = ROOT,
     ) -> None:
         """
-        Start server C{name} on a free port, with C{extra} options for
-        eofrelay, and wait until it answers (C{ping} for eofrelay, C{on} for
-        the others).
+        Start server C{name} from the source tree C{root} on a free port,
+        with C{extra} options for eofrelay, and wait until it answers
+        (C{ping} for eofrelay, C{on} for the others).
 
         @raise RuntimeError: if it does not start, with the tail of its
             output.
@@ -164,8 +169,8 @@ class Server:
             started = time.perf_counter()
             self.process = subprocess.Popen(
                 self.command,
-                cwd=ROOT,
-                env=environment(),
+                cwd=root,
+                env=environment(root),
                 stdin=subprocess.DEVNULL,
                 stdout=self.output,
                 stderr=subprocess.STDOUT,
@@ -234,14 +239,16 @@ def importReactorSeconds() -> load.Result:
     return result
 
 
-def runOne(scenario: str, name: str, settings: Settings) -> tuple[load.Result, str]:
+def runOne(
+    scenario: str, name: str, settings: Settings, root: Path = ROOT
+) -> tuple[load.Result, str]:
     """
-    Start server C{name}, run C{scenario} against it, stop it; return the
-    result and the server's command line.
+    Start server C{name} from the source tree C{root}, run C{scenario}
+    against it, stop it; return the result and the server's command line.
     """
     if name == IMPORT_REACTOR:
         return importReactorSeconds(), 'python -c "import twisted.internet.reactor"'
-    server = Server(name, idle=scenario == "idle")
+    server = Server(name, idle=scenario == "idle", root=root)
     try:
         if scenario == "one-shot":
             result = load.oneShot(
