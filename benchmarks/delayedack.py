@@ -82,6 +82,8 @@ def main() -> None:
     """
     C{python -m benchmarks.delayedack}.
     """
+    if not hasattr(socket, "TCP_QUICKACK"):
+        raise SystemExit("benchmarks.delayedack needs Linux (TCP_QUICKACK)")
     server = Server(
         EOFRELAY, extra=["--relay", "a:5", "--relay", "b:6", "--idle-timeout", "0"]
     )
