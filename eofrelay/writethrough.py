@@ -114,6 +114,19 @@ def hasUnsentData(transport: ITransport) -> bool:
     return bool(transport.dataBuffer or transport._tempDataLen)  # type: ignore[attr-defined]
 
 
+def _canSendNow(transport: ITransport) -> bool:
+    """
+    Whether a TCP transport of Twisted's may be given data for its socket
+    now: it is connected, and not closing, half-closing or being aborted.
+    """
+    return bool(
+        transport.connected  # type: ignore[attr-defined]
+        and not transport.disconnecting  # type: ignore[attr-defined]
+        and not getattr(transport, "_writeDisconnecting", True)
+        and not getattr(transport, "_aborting", True)
+    )
+
+
 def writeThrough(transport: ITransport, data: bytes) -> None:
     """
     Write C{data} to C{transport}, sending at once what the socket takes.
@@ -128,17 +141,41 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     transport that has started TLS, is closing or being aborted, or still
     has data waiting, gets a plain C{write}, so the order of the bytes, the
     encryption and the transport's flow control are unchanged.
+
+    A wrapping transport (TLS, HAProxy, the policies' wrappers) passes what
+    it is given on to the transport it wraps; when that is Twisted's TCP
+    transport, what it then holds is sent at once too (see L{_sendWrapped}).
     """
-    if (
-        not hasUnsentData(transport)
-        and transport.connected  # type: ignore[attr-defined]
-        and not transport.disconnecting  # type: ignore[attr-defined]
-        and not getattr(transport, "_writeDisconnecting", True)
-        and not getattr(transport, "_aborting", True)
-    ):
+    if not hasUnsentData(transport) and _canSendNow(transport):
         sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
         if sent.__class__ is int:
             if sent == len(data):
                 return
             data = data[sent:]
     transport.write(data)
+    if transport.__class__ is not tcp.Server:
+        _sendWrapped(transport)
+
+
+def _sendWrapped(transport: ITransport) -> None:
+    """
+    Send at once what the TCP transport of Twisted's that C{transport}
+    wraps holds, as far as the socket takes it.
+
+    Wrappers cannot be half-closed: when the peer closes its side, Twisted
+    closes the connection at once, and what the TCP transport still holds
+    for the next turn of the reactor is lost.  A client that sends its
+    commands and then half-closes (C{nc -N}), through a HAProxy or over
+    TLS, would lose replies already written.  The transport's own
+    C{doWrite} is what that turn would call: it keeps the order of the
+    bytes, and the transport's flow control and error handling.
+    """
+    *_, inner = _layers(transport)
+    if (
+        inner is not transport
+        and _isPlainTCP(inner)  # type: ignore[arg-type]
+        and not getattr(inner, "TLS", True)
+        and _canSendNow(inner)  # type: ignore[arg-type]
+        and (inner.dataBuffer or inner._tempDataLen)  # type: ignore[attr-defined]
+    ):
+        inner.doWrite()  # type: ignore[attr-defined]

@@ -144,6 +144,32 @@ class NetworkTests(TestCase):
         self.assertEqual(reply, b"success<EOF>on<EOF>a=off b=on<EOF>")
 
     @inlineCallbacks
+    def test_halfCloseThroughHAProxy(self):  # type: ignore[no-untyped-def]
+        """
+        Through the PROXY protocol's wrapper (C{--listen haproxy:...}),
+        which Twisted cannot half-close, a client that half-closes right
+        after its commands still gets every reply: they are sent before the
+        peer's close is read.
+        """
+        from twisted.internet.endpoints import TCP4ServerEndpoint
+        from twisted.protocols.haproxy import proxyEndpoint
+
+        from tests.sockets import closed
+
+        endpoint = proxyEndpoint(TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"))
+        port = yield endpoint.listen(self.factory)
+        self.addCleanup(port.stopListening)
+        for _attempt in range(5):
+            reply = yield self.inThread(
+                halfCloseClient,
+                port.getHost().port,
+                b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\n"
+                b"on b<EOF>status b<EOF>ping",
+            )
+            self.assertEqual(reply, b"success<EOF>on<EOF>")
+        yield closed(self.factory)
+
+    @inlineCallbacks
     def test_sharedState(self):  # type: ignore[no-untyped-def]
         """
         Two clients see one state.
