@@ -98,9 +98,13 @@ def noDelay(transport: ITransport) -> bool:
 def _isPlainTCP(transport: ITransport) -> bool:
     """
     Whether C{transport} is Twisted's own TCP server transport, with the
-    buffers this module knows about.
+    buffers this module knows about, and has not started TLS.
     """
-    return transport.__class__ is tcp.Server and hasattr(transport, "_tempDataLen")
+    return (
+        transport.__class__ is tcp.Server
+        and hasattr(transport, "_tempDataLen")
+        and not getattr(transport, "TLS", True)
+    )
 
 
 def hasUnsentData(transport: ITransport) -> bool:
@@ -109,7 +113,7 @@ def hasUnsentData(transport: ITransport) -> bool:
     socket: C{True} for any transport but Twisted's plain TCP one, whose
     buffers are checked.
     """
-    if not _isPlainTCP(transport) or getattr(transport, "TLS", True):
+    if not _isPlainTCP(transport):
         return True
     return bool(transport.dataBuffer or transport._tempDataLen)  # type: ignore[attr-defined]
 
@@ -153,7 +157,9 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
                 return
             data = data[sent:]
     transport.write(data)
-    if transport.__class__ is not tcp.Server:
+    if "transport" in getattr(transport, "__dict__", ()):
+        # A wrapper (not a UNIX socket or a test double, which wrap
+        # nothing).
         _sendWrapped(transport)
 
 
@@ -174,8 +180,7 @@ def _sendWrapped(transport: ITransport) -> None:
     if (
         inner is not transport
         and _isPlainTCP(inner)  # type: ignore[arg-type]
-        and not getattr(inner, "TLS", True)
         and _canSendNow(inner)  # type: ignore[arg-type]
-        and (inner.dataBuffer or inner._tempDataLen)  # type: ignore[attr-defined]
+        and hasUnsentData(inner)  # type: ignore[arg-type]
     ):
         inner.doWrite()  # type: ignore[attr-defined]
