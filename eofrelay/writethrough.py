@@ -147,8 +147,10 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     encryption and the transport's flow control are unchanged.
 
     A wrapping transport (TLS, HAProxy, the policies' wrappers) passes what
-    it is given on to the transport it wraps; when that is Twisted's TCP
-    transport, what it then holds is sent at once too (see L{_sendWrapped}).
+    it is given on to the transport it wraps, and Twisted's TLS layer holds
+    small writes for the reactor's next turn: what the layers down to
+    Twisted's TCP transport then hold is sent at once too (see
+    L{_sendWrapped}).
     """
     if not hasUnsentData(transport) and _canSendNow(transport):
         sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
@@ -165,22 +167,29 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
 
 def _sendWrapped(transport: ITransport) -> None:
     """
-    Send at once what the TCP transport of Twisted's that C{transport}
-    wraps holds, as far as the socket takes it.
+    Send at once what the transports that C{transport} wraps hold, down to
+    Twisted's TCP transport and as far as its socket takes it.
 
     Wrappers cannot be half-closed: when the peer closes its side, Twisted
-    closes the connection at once, and what the TCP transport still holds
-    for the next turn of the reactor is lost.  A client that sends its
-    commands and then half-closes (C{nc -N}), through a HAProxy or over
-    TLS, would lose replies already written.  The transport's own
-    C{doWrite} is what that turn would call: it keeps the order of the
-    bytes, and the transport's flow control and error handling.
+    closes the connection at once, and what is still held for the next
+    turn of the reactor is lost.  Twisted's TLS layer holds small writes
+    for that turn, and its TCP transport holds what it is given; a client
+    that sends its commands and then closes (C{nc -N} through a HAProxy,
+    a TLS client that sends its close alert or half-closes TCP at once)
+    would lose replies already written.  Each layer is flushed with what
+    that turn would call (the TLS layer's aggregator's C{flush}, the TCP
+    transport's own C{doWrite}), which keeps the order of the bytes, and
+    the layers' flow control and error handling.
     """
-    *_, inner = _layers(transport)
+    layer: object = transport
+    for layer in _layers(transport):
+        aggregator = getattr(layer, "__dict__", {}).get("_aggregator")
+        if aggregator is not None:
+            aggregator.flush()
     if (
-        inner is not transport
-        and _isPlainTCP(inner)  # type: ignore[arg-type]
-        and _canSendNow(inner)  # type: ignore[arg-type]
-        and hasUnsentData(inner)  # type: ignore[arg-type]
+        layer is not transport
+        and _isPlainTCP(layer)  # type: ignore[arg-type]
+        and _canSendNow(layer)  # type: ignore[arg-type]
+        and hasUnsentData(layer)  # type: ignore[arg-type]
     ):
-        inner.doWrite()  # type: ignore[attr-defined]
+        layer.doWrite()  # type: ignore[attr-defined]

@@ -5,6 +5,8 @@ TLS through C{--listen ssl:...}, with a key and certificate the test makes.
 from __future__ import annotations
 
 import datetime
+import socket
+import ssl as stdssl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -52,6 +54,79 @@ def selfSignedCertificate(name: str) -> tuple[bytes, bytes]:
     return certificate.public_bytes(serialization.Encoding.PEM), keyPEM
 
 
+def _readRecord(sock: socket.socket, incoming: stdssl.MemoryBIO) -> bool:
+    """
+    Feed what the server sends next to a TLS object's C{incoming} buffer.
+
+    @return: Whether the server has closed the connection.
+    """
+    data = sock.recv(65536)
+    if not data:
+        incoming.write_eof()
+        return True
+    incoming.write(data)
+    return False
+
+
+def sendThenClose(port: int, certificatePEM: bytes, message: bytes, how: str) -> bytes:
+    """
+    A TLS client that sends C{message} and closes at once, without waiting
+    for the replies, then reads everything the server sends until it
+    closes.
+
+    @param how: C{"alert"}: the client's last handshake message, C{message}
+        and the TLS close alert leave in one packet; C{"shutdown"}: the
+        handshake message and C{message} in one packet, then a TCP
+        half-close.
+    @return: The plain text received, followed by C{b"|closed"} when the
+        server ended TLS with its close alert.
+    """
+    context = stdssl.create_default_context(cadata=certificatePEM.decode("ascii"))
+    incoming, outgoing = stdssl.MemoryBIO(), stdssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        for _step in range(20):
+            try:
+                tls.do_handshake()
+                break
+            except stdssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                if _readRecord(sock, incoming):
+                    raise AssertionError("closed during the handshake") from None
+        else:
+            raise AssertionError("no handshake")
+        tls.write(message)
+        if how == "alert":
+            try:
+                tls.unwrap()
+            except stdssl.SSLWantReadError:
+                pass
+            sock.sendall(outgoing.read())
+        else:
+            sock.sendall(outgoing.read())
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        closed = False
+        for _read in range(1000):
+            try:
+                received += tls.read(65536)
+                continue
+            except stdssl.SSLWantReadError:
+                pass
+            except stdssl.SSLZeroReturnError:
+                received += b"|closed"
+                break
+            except stdssl.SSLEOFError:
+                break
+            if closed:
+                break
+            closed = _readRecord(sock, incoming)
+        return received
+    finally:
+        sock.close()
+
+
 class Replies(Protocol):
     """
     Collects C{count} replies.
@@ -84,7 +159,8 @@ class TLSTests(TestCase):
     def listenTLS(self, factory: RelayFactory):  # type: ignore[no-untyped-def]
         """
         Listen with C{factory} through a C{--listen ssl:...} description,
-        with a certificate made here, until the end of the test.
+        with a certificate made here (kept as C{certificatePEM}), until
+        the end of the test, on a port kept as C{tlsPort}.
 
         @return: A Deferred firing with a client endpoint that trusts that
             certificate.
@@ -105,6 +181,8 @@ class TLSTests(TestCase):
         [endpoint] = options["endpoints"]
         port = yield endpoint.listen(factory)
         self.addCleanup(port.stopListening)
+        self.certificatePEM = certificatePEM
+        self.tlsPort = port.getHost().port
         trust = ssl.Certificate.loadPEM(certificatePEM)
         return SSL4ClientEndpoint(
             reactor,
@@ -153,6 +231,47 @@ class TLSTests(TestCase):
         yield replies.lost
         self.assertTrue(replies.reason.check(ConnectionDone), replies.reason)  # type: ignore[attr-defined]
         yield closed(factory)
+
+    @inlineCallbacks
+    def sendThenClose(self, how: str, expected: bytes):  # type: ignore[no-untyped-def]
+        """
+        Run L{sendThenClose} against a TLS listener five times, with
+        three commands, and check that every try received C{expected}.
+        """
+        from twisted.internet.threads import deferToThread
+
+        from tests.sockets import closed
+
+        relay = MemoryRelay("a")
+        factory = RelayFactory([relay], clock=Clock())
+        yield self.listenTLS(factory)
+        for _attempt in range(5):
+            received = yield deferToThread(
+                sendThenClose,
+                self.tlsPort,
+                self.certificatePEM,
+                b"on<EOF>status<EOF>ping<EOF>",
+                how,
+            )
+            self.assertEqual(received, expected)
+        yield closed(factory)
+        self.assertEqual(relay.history, [True] * 5)
+
+    def test_closeAlertWithCommands(self):  # type: ignore[no-untyped-def]
+        """
+        A client whose commands and TLS close alert arrive in one packet
+        (with its last handshake message) gets every reply, then the
+        server's close alert.
+        """
+        return self.sendThenClose("alert", b"success<EOF>on<EOF>pong<EOF>|closed")
+
+    def test_halfCloseAfterCommands(self):  # type: ignore[no-untyped-def]
+        """
+        A client that half-closes TCP right after its commands gets every
+        reply.  The connection then ends without the server's close alert:
+        Twisted's TLS layer closes as soon as TCP's end of stream arrives.
+        """
+        return self.sendThenClose("shutdown", b"success<EOF>on<EOF>pong<EOF>")
 
     @inlineCallbacks
     def test_allowListOverTLS(self):  # type: ignore[no-untyped-def]
