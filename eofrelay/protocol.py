@@ -157,6 +157,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
     _disconnecting = False
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
+    _peerMayChange = False
 
     def __init__(self) -> None:
         # A list, not a deque: it holds at most MAX_PENDING replies, and an
@@ -172,6 +173,12 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self._connected = True
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
+        if "transport" in getattr(self.transport, "__dict__", ()):
+            # A wrapping transport may learn the peer's address from the
+            # first data (HAProxy's PROXY header), before handing the rest
+            # on.  (Set only here: an attribute more on every connection
+            # costs memory.)
+            self._peerMayChange = True
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
         self.factory.connections.add(self)
         self.authenticated = self.factory.token is None
@@ -454,6 +461,8 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         if self._batch is not None:
             EOFReceiver.dataReceived(self, data)
             return
+        if self._peerMayChange:
+            self._namePeer()
         self._batch = []
         self._received = False
         try:
@@ -462,6 +471,17 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             self._flushBatch()
             if self._received:
                 self.resetTimeout()
+
+    def _namePeer(self) -> None:
+        """
+        Name the peer in the log as the wrapping transport now gives it:
+        behind a PROXY-protocol listener, the client the header names,
+        and the proxy it came through.
+        """
+        self._peerMayChange = False
+        peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
+        if peer != self.peer:
+            self.peer = f"{peer} via {self.peer}"
 
     def _flushBatch(self) -> None:
         """

@@ -246,6 +246,30 @@ class CommandTests(ProtocolTestCase):
             ("off", "on", "127.0.0.1:40000", "on"),
         )
 
+    def test_proxiedPeerLogged(self) -> None:
+        """
+        Behind a PROXY-protocol listener (C{--listen haproxy:...}), log
+        lines name the client from the header and the proxy it came
+        through.
+        """
+        from twisted.protocols.haproxy._wrapper import HAProxyWrappingFactory
+
+        self.factory.token = b"secret"
+        wrapper = HAProxyWrappingFactory(self.factory)
+        proxy = IPv4Address("TCP", "127.0.0.1", 40000)
+        protocol = wrapper.buildProtocol(proxy)
+        transport = StringTransport(peerAddress=proxy)
+        protocol.makeConnection(transport)
+        with capturedLogs() as events:
+            protocol.dataReceived(
+                b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\nauth secret<EOF>on b<EOF>"
+            )
+        self.assertEqual(replies(transport), [b"success", b"success"])
+        self.assertEqual(
+            [event["peer"] for event in events],
+            ["10.0.0.1:1234 via 127.0.0.1:40000"] * 2,
+        )
+
 
 class OrderTests(SynchronousTestCase):
     """
