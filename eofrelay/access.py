@@ -97,13 +97,25 @@ def readTokenFile(path: str) -> bytes:
         ) from None
     if not token:
         raise TokenFileError(f"token file {path} is empty")
-    if not _TOKEN.match(token) or b"<EOF>" in token:
+    if not isToken(token):
         raise TokenFileError(
             f"token file {path}: the token must be one word of 1 to 256 "
             "printable ASCII characters, without <EOF> "
             "(e.g. made with: openssl rand -hex 32)"
         )
     return token
+
+
+def isToken(token: object) -> bool:
+    """
+    Whether C{token} can be a token: bytes, one word of 1 to 256 printable
+    ASCII characters, without C{<EOF>}, so that C{auth TOKEN} can carry it.
+    """
+    return (
+        isinstance(token, bytes)
+        and _TOKEN.match(token) is not None
+        and b"<EOF>" not in token
+    )
 
 
 def readableByEveryone(path: str) -> bool:

@@ -32,9 +32,6 @@ from eofrelay.access import TokenFileError, readTokenFile
 from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
 from eofrelay.names import NAME_PATTERN
 
-#: What an argument may be: one word of printable ASCII.
-_WORD = re.compile(r"[!-~]+\Z")
-
 #: What the reply to C{relays} looks like: C{NAME=on NAME=off ...}.
 _RELAY_STATE = f"{NAME_PATTERN}=o(?:n|ff)".encode("ascii")
 _RELAY_STATES = re.compile(_RELAY_STATE + b"(?: " + _RELAY_STATE + rb")*\Z")
@@ -108,7 +105,7 @@ class Options(usage.Options):
         if len(arguments) > limit or (command == "pulse" and not arguments):
             raise usage.UsageError(f"wrong number of arguments for {command!r}")
         for argument in arguments:
-            if not _WORD.match(argument) or "<EOF>" in argument:
+            if not commands.isArgument(argument):
                 raise usage.UsageError(
                     f"{argument!r}: an argument is one word of printable "
                     "ASCII, without <EOF>"

@@ -9,6 +9,7 @@ match them, so they are defined once, here.
 
 from __future__ import annotations
 
+import re
 from typing import Final, NamedTuple
 
 SUCCESS: Final = b"success"
@@ -45,6 +46,18 @@ ERROR_RESULTS: Final = {
         TOO_MANY_CONNECTIONS,
     )
 }
+
+
+_WORD: Final = re.compile(r"[!-~]+\Z")
+
+
+def isArgument(text: str) -> bool:
+    """
+    Whether C{text} can be sent as one argument of a command: one word of
+    printable ASCII, without the delimiter.  (Anything else would be no
+    argument, several, or a second message.)
+    """
+    return _WORD.match(text) is not None and "<EOF>" not in text
 
 
 def resultOf(reply: bytes) -> str:

@@ -5,8 +5,10 @@ The factory that holds the shared state of all configured relays.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING, Any, Optional
 
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
@@ -14,7 +16,7 @@ from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 
 from eofrelay import commands
-from eofrelay.access import FailedAuthentications, Network, isAllowed
+from eofrelay.access import FailedAuthentications, Network, isAllowed, isToken
 from eofrelay.commands import resultOf
 from eofrelay.interfaces import IRelay
 from eofrelay.names import checkRelayName
@@ -85,7 +87,11 @@ class RelayFactory(ServerFactory):
         @param hardwareTimeout: Seconds after which a relay driver that has
             not answered counts as failed.
         @raise ValueError: for no relays, a bad name, a name given twice,
-            or an interlock naming an unknown relay or fewer than two.
+            an interlock naming an unknown relay or fewer than two, a
+            token that C{auth} could not carry (see L{isToken}), an
+            C{allow} entry that is not an C{ipaddress} network, or a limit
+            out of range (C{maxLine}, C{maxConnections} below 1,
+            C{idleTimeout} below 0, C{hardwareTimeout} not above 0).
         """
         drivers = list(relays)
         if not drivers:
@@ -96,6 +102,9 @@ class RelayFactory(ServerFactory):
             if key in names:
                 raise ValueError(f"relay {driver.name!r} is configured twice")
             names[key] = driver
+        interlocks = list(interlocks)
+        if any(isinstance(group, str) for group in interlocks):
+            raise ValueError("an interlock is a list of relay names, not a string")
         groups = [[name.lower() for name in group] for group in interlocks]
         for group in groups:
             if len(set(group)) < 2:
@@ -103,6 +112,24 @@ class RelayFactory(ServerFactory):
             for name in group:
                 if name not in names:
                     raise ValueError(f"interlock names unknown relay {name!r}")
+        if token is not None and not isToken(token):
+            raise ValueError(
+                "token: bytes, one word of 1 to 256 printable ASCII "
+                "characters, without <EOF>"
+            )
+        networks = None if allow is None else list(allow)
+        for network in networks or ():
+            if not isinstance(network, (IPv4Network, IPv6Network)):
+                raise ValueError(
+                    f"allow: {network!r} is not a network "
+                    "(see eofrelay.access.parseNetwork)"
+                )
+        if not (maxLine >= 1 and maxConnections >= 1):
+            raise ValueError("maxLine and maxConnections must be at least 1")
+        if not (0 <= idleTimeout < math.inf and 0 < hardwareTimeout < math.inf):
+            raise ValueError(
+                "idleTimeout must be 0 or more, hardwareTimeout more than 0, in seconds"
+            )
         if clock is None:
             from twisted.internet import reactor
 
@@ -139,7 +166,7 @@ class RelayFactory(ServerFactory):
         self.connections: set[RelayProtocol] = set()
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
-        self.allow = None if allow is None else list(allow)
+        self.allow = networks
         self.token = token
         self.failedAuthentications = FailedAuthentications(self.clock)
         # A defaultdict rather than a Counter: counting is on every

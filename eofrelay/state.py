@@ -190,10 +190,19 @@ class RelayState:
         Switch the relay on now and off again after C{milliseconds}, timed
         by the clock; a pulse already pending is replaced.
 
+        @param milliseconds: From 1 to L{MAX_PULSE_MS}, as over the wire.
         @return: C{True} once the relay is on, or a Deferred firing with it.
         @raise HardwareFailure: if the driver failed (or the Deferred fails
             with it).
+        @raise ValueError: for C{milliseconds} out of range, without
+            switching anything.
         """
+        if not (
+            isinstance(milliseconds, int)
+            and not isinstance(milliseconds, bool)
+            and 1 <= milliseconds <= MAX_PULSE_MS
+        ):
+            raise ValueError(f"a pulse lasts 1 to {MAX_PULSE_MS} milliseconds")
         return self._submit(self._change, True, peer, command, milliseconds)
 
     def _submit(self, change: Callable[..., Any], *args: object) -> Result:

@@ -17,6 +17,7 @@ from eofrelay.client import (
     BadArgument,
     ConnectionLost,
     HardwareError,
+    TooManyConnections,
     UnknownRelay,
     connect,
     errorFor,
@@ -115,6 +116,24 @@ class ClientTests(TestCase):
         self.assertEqual(self.a.history, [])
 
     @inlineCallbacks
+    def test_oneWordArguments(self):  # type: ignore[no-untyped-def]
+        """
+        A relay name or token that is not one word of printable ASCII
+        fails with C{ValueError} before anything is sent, and so does one
+        that is not a string: an empty name would switch the default
+        relay, and one with spaces would be two arguments.
+        """
+        client = yield self.connected()
+        for name in ("", "  ", "a b", "a\tb", b"a", 3):
+            for method in (client.on, client.off, client.toggle, client.status):
+                yield self.assertFailure(method(name), ValueError)  # type: ignore[arg-type]
+            yield self.assertFailure(client.pulse(10, name), ValueError)  # type: ignore[arg-type]
+            yield self.assertFailure(client.auth(name), ValueError)  # type: ignore[arg-type]
+        self.assertEqual(len(client.protocol._waiting), 0)
+        self.assertIsNone((yield client.ping()))
+        self.assertEqual(self.a.history, [])
+
+    @inlineCallbacks
     def test_badTokenClosed(self):  # type: ignore[no-untyped-def]
         """
         A token that cannot be sent fails C{connect}, which closes the
@@ -182,3 +201,16 @@ class ClientTests(TestCase):
         yield self.assertFailure(first, ConnectionLost)
         yield self.assertFailure(second, ConnectionLost)
         yield self.assertFailure(client.ping(), ConnectionLost)
+
+    @inlineCallbacks
+    def test_tooManyConnections(self):  # type: ignore[no-untyped-def]
+        """
+        A connection the server cannot serve fails its commands with
+        L{TooManyConnections}, the reason the server gave before closing,
+        also commands sent after the connection closed.
+        """
+        self.factory.maxConnections = 1
+        yield self.connected()
+        extra = yield self.connected()
+        yield extra.protocol.closed
+        yield self.assertFailure(extra.ping(), TooManyConnections)

@@ -71,8 +71,33 @@ class FactoryTests(SynchronousTestCase):
         An interlock naming an unknown relay, or fewer than two, is refused.
         """
         relays = [MemoryRelay("a"), MemoryRelay("b")]
-        for group in (["a", "x"], ["a"], ["a", "A"]):
+        for group in (["a", "x"], ["a"], ["a", "A"], "ab"):
             self.assertRaises(ValueError, RelayFactory, relays, interlocks=[group])
+
+    def test_badArguments(self) -> None:
+        """
+        A token C{auth} could not carry (a C{str} included), an C{allow}
+        entry that is not a network, and limits out of range are refused
+        when the factory is made, not on the first connection.
+        """
+        from ipaddress import ip_network
+
+        relays = [MemoryRelay("a")]
+        for token in ("sesame", b"", b"two words", b"a<EOF>b", b"x" * 257):
+            self.assertRaises(ValueError, RelayFactory, relays, token=token)
+        RelayFactory(relays, token=b"x" * 256)
+        self.assertRaises(ValueError, RelayFactory, relays, allow=["127.0.0.1/32"])
+        RelayFactory(relays, allow=[ip_network("127.0.0.1/32")])
+        for limits in (
+            {"maxLine": 0},
+            {"maxConnections": 0},
+            {"idleTimeout": -1},
+            {"idleTimeout": float("nan")},
+            {"hardwareTimeout": 0},
+            {"hardwareTimeout": float("inf")},
+        ):
+            self.assertRaises(ValueError, RelayFactory, relays, **limits)
+        RelayFactory(relays, maxLine=1, maxConnections=1, idleTimeout=0)
 
     def test_refused(self) -> None:
         """

@@ -291,11 +291,15 @@ class MemoryPinsTests(SynchronousTestCase):
 
     def test_misuse(self) -> None:
         """
-        Setting a pin up twice or writing a pin not set up is an error.
+        Setting a pin up twice is refused as a pin in use is by the real
+        backends, with L{GPIOUnavailable}; writing a pin not set up is an
+        error.
         """
+        from eofrelay.gpio import GPIOUnavailable
+
         pins = MemoryPins()
         pins.setup(17, False, False)
-        self.assertRaises(ValueError, pins.setup, 17, False, False)
+        self.assertRaises(GPIOUnavailable, pins.setup, 17, False, False)
         self.assertRaises(ValueError, pins.write, 18, True)
 
 

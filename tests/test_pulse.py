@@ -252,6 +252,20 @@ class PulseTests(SynchronousTestCase):
         self.assertFalse(relay.cancelPulse())
         self.assertEqual(len(changes), 2)
 
+    def test_pulseOutOfRange(self) -> None:
+        """
+        L{RelayState.pulse} refuses what the wire protocol refuses (a
+        duration that is not an C{int} from 1 to 86,400,000 ms) with
+        C{ValueError}, switching nothing.
+        """
+        relay = self.factory.relay()
+        for milliseconds in (0, -1, 86_400_001, 1.5, True, "10"):
+            self.assertRaises(ValueError, relay.pulse, milliseconds)
+        self.assertEqual(
+            (relay.isOn, relay.pulsing, self.a.history), (False, False, [])
+        )
+        self.assertTrue(relay.pulse(86_400_000))
+
     def test_endPulseEarly(self) -> None:
         """
         L{RelayState.endPulse} called before the pulse's time switches the

@@ -150,6 +150,12 @@ class RelayClientProtocol(EOFReceiver):
     the oldest message still waiting, hands C{event:} messages to
     L{eventReceived}.
 
+    An error reply that arrives while no message waits for one (the
+    server's C{error: too many connections}, sent before it closes a
+    connection it cannot serve) is kept: once the connection is closed,
+    messages fail with it instead of L{ConnectionLost}, so that the reason
+    is not lost.
+
     @ivar eventReceived: Called for each event, or C{None}.
     """
 
@@ -159,6 +165,7 @@ class RelayClientProtocol(EOFReceiver):
         self._waiting: deque[Deferred[bytes]] = deque()
         self.eventReceived: Optional[EventCallback] = None
         self.closed: Deferred[None] = Deferred()
+        self._unsolicited: Optional[RelayError] = None
 
     def connectionMade(self) -> None:
         """
@@ -182,7 +189,7 @@ class RelayClientProtocol(EOFReceiver):
             # The message is not quoted: it may hold a token.
             return fail(ValueError("a message is ASCII, without <EOF>"))
         if self.transport is None or not self.connected:
-            return fail(ConnectionLost("not connected"))
+            return fail(self._unsolicited or ConnectionLost("not connected"))
         waiting: Deferred[bytes] = Deferred()
         self._waiting.append(waiting)
         self.transport.write(data)
@@ -198,6 +205,8 @@ class RelayClientProtocol(EOFReceiver):
                 self.eventReceived(words[1].decode("ascii"), words[2] == b"on")
             return
         if not self._waiting:
+            if line.startswith(b"error: "):
+                self._unsolicited = errorFor(line)
             return
         waiting = self._waiting.popleft()
         if line.startswith(b"error: "):
@@ -213,12 +222,13 @@ class RelayClientProtocol(EOFReceiver):
 
     def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:  # type: ignore[override]
         """
-        Fail every command still waiting for its reply.
+        Fail every command still waiting for its reply: with the error the
+        server sent unasked, if any, or with L{ConnectionLost}.
         """
         self.connected = False
         waiting, self._waiting = self._waiting, deque()
         for each in waiting:
-            each.errback(ConnectionLost(reason.getErrorMessage()))
+            each.errback(self._unsolicited or ConnectionLost(reason.getErrorMessage()))
         self.closed.callback(None)
 
 
@@ -246,8 +256,24 @@ def _relays(reply: bytes) -> dict[str, bool]:
     return states
 
 
-def _words(*words: Optional[str]) -> str:
-    return " ".join(word for word in words if word is not None)
+def _message(verb: str, *arguments: object) -> Union[str, ValueError]:
+    """
+    The message for C{verb} and the C{arguments} that are not C{None}, or
+    the C{ValueError} for an argument that is not one word of printable
+    ASCII (an empty relay name would mean the default relay, and C{<EOF>}
+    a second message).
+    """
+    words = [verb]
+    for argument in arguments:
+        if argument is None:
+            continue
+        if not (isinstance(argument, str) and commands.isArgument(argument)):
+            # Not quoted: it may be a token.
+            return ValueError(
+                f"{verb}: an argument is one word of printable ASCII, without <EOF>"
+            )
+        words.append(argument)
+    return " ".join(words)
 
 
 class RelayClient:
@@ -260,43 +286,50 @@ class RelayClient:
     def __init__(self, protocol: RelayClientProtocol) -> None:
         self.protocol = protocol
 
+    def _send(self, verb: str, *arguments: object) -> Deferred[bytes]:
+        """
+        Send C{verb} with the C{arguments} that are not C{None}.
+
+        @return: The reply's Deferred, or one failed with C{ValueError},
+            without sending anything, for an argument that is not one word
+            of printable ASCII without C{<EOF>}.
+        """
+        message = _message(verb, *arguments)
+        if isinstance(message, ValueError):
+            return fail(message)
+        return self.protocol.send(message)
+
     def on(self, relay: Optional[str] = None) -> Deferred[None]:
         """
         Switch C{relay} (or the default relay, or C{"all"}) on.
         """
-        return self.protocol.send(_words("on", relay)).addCallback(
-            _expect(commands.SUCCESS)
-        )
+        return self._send("on", relay).addCallback(_expect(commands.SUCCESS))
 
     def off(self, relay: Optional[str] = None) -> Deferred[None]:
         """
         Switch C{relay} (or the default relay, or C{"all"}) off.
         """
-        return self.protocol.send(_words("off", relay)).addCallback(
-            _expect(commands.SUCCESS)
-        )
+        return self._send("off", relay).addCallback(_expect(commands.SUCCESS))
 
     def toggle(self, relay: Optional[str] = None) -> Deferred[None]:
         """
         Invert C{relay}.
         """
-        return self.protocol.send(_words("toggle", relay)).addCallback(
-            _expect(commands.SUCCESS)
-        )
+        return self._send("toggle", relay).addCallback(_expect(commands.SUCCESS))
 
     def pulse(self, milliseconds: int, relay: Optional[str] = None) -> Deferred[None]:
         """
         Switch C{relay} on now and off after C{milliseconds}.
         """
-        return self.protocol.send(
-            _words("pulse", relay, str(milliseconds))
-        ).addCallback(_expect(commands.SUCCESS))
+        return self._send("pulse", relay, str(milliseconds)).addCallback(
+            _expect(commands.SUCCESS)
+        )
 
     def status(self, relay: Optional[str] = None) -> Deferred[bool]:
         """
         Whether C{relay} is on.
         """
-        return self.protocol.send(_words("status", relay)).addCallback(_state)
+        return self._send("status", relay).addCallback(_state)
 
     def relays(self) -> Deferred[dict[str, bool]]:
         """
@@ -314,9 +347,7 @@ class RelayClient:
         """
         Unlock the other commands with C{token}.
         """
-        return self.protocol.send(_words("auth", token)).addCallback(
-            _expect(commands.SUCCESS)
-        )
+        return self._send("auth", token).addCallback(_expect(commands.SUCCESS))
 
     def watch(self, callback: EventCallback) -> Deferred[None]:
         """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from zope.interface import implementer
 
+from eofrelay.gpio import GPIOUnavailable
 from eofrelay.interfaces import IPins
 
 
@@ -37,10 +38,11 @@ class MemoryPins:
         """
         Claim C{pin} as an output driving C{on}.
 
-        @raise ValueError: if the pin is already set up.
+        @raise GPIOUnavailable: if the pin is already set up, as the
+            libgpiod backend does for a line in use.
         """
         if pin in self.levels:
-            raise ValueError(f"GPIO {pin} is already in use")
+            raise GPIOUnavailable(f"GPIO {pin} is already in use")
         self.activeLow[pin] = activeLow
         self.levels[pin] = on
         self.history.append((pin, on))
