@@ -85,10 +85,16 @@ def connect(
 
     @return: The protocol and its transport; what the protocol writes
         accumulates in C{transport.value()}.
+    @raise ValueError: if the factory refuses the peer (C{allow},
+        C{maxConnections}).
     """
     peer = IPv4Address("TCP", host, port)
     protocol = factory.buildProtocol(peer)
-    assert isinstance(protocol, RelayProtocol)
+    if not isinstance(protocol, RelayProtocol):
+        raise ValueError(
+            f"the factory refused a connection from {host}:{port} "
+            "(see its allow and maxConnections)"
+        )
     transport = StringTransport(peerAddress=peer)
     protocol.makeConnection(transport)
     return protocol, transport

@@ -214,3 +214,34 @@ class ClientTests(TestCase):
         extra = yield self.connected()
         yield extra.protocol.closed
         yield self.assertFailure(extra.ping(), TooManyConnections)
+
+    def test_relaysNotASCII(self) -> None:
+        """
+        A C{relays} reply that is not ASCII fails with L{UnexpectedReply},
+        as any reply of the wrong kind does.
+        """
+        from twisted.internet.testing import StringTransport
+
+        from eofrelay.client import RelayClient, RelayClientProtocol, UnexpectedReply
+
+        protocol = RelayClientProtocol()
+        protocol.makeConnection(StringTransport())
+        client = RelayClient(protocol)
+        states = client.relays()
+        protocol.dataReceived(b"a=on \xff=off<EOF>")
+        self.failureResultOf(states, UnexpectedReply)
+
+    def test_testingConnectRefused(self) -> None:
+        """
+        L{eofrelay.testing.connect} says so when the factory refuses the
+        peer, instead of failing an assertion.
+        """
+        from ipaddress import ip_network
+
+        from eofrelay import testing
+
+        factory = RelayFactory(
+            [MemoryRelay("a")], clock=Clock(), allow=[ip_network("10.0.0.0/8")]
+        )
+        error = self.assertRaises(ValueError, testing.connect, factory)
+        self.assertIn("refused", str(error))

@@ -247,6 +247,8 @@ def _state(reply: bytes) -> bool:
 
 
 def _relays(reply: bytes) -> dict[str, bool]:
+    if not reply.isascii():
+        raise UnexpectedReply(reply.decode("ascii", "replace"))
     states = {}
     for word in reply.decode("ascii").split():
         name, _, state = word.partition("=")
