@@ -87,28 +87,37 @@ class RelayService(MultiService):
         stopped.addBoth(self._release)
         return stopped
 
-    def _applyExitPolicy(self) -> Deferred[list[tuple[bool, bool]]]:
+    def _applyExitPolicy(self) -> Deferred[object]:
         """
         Drive every relay off (C{"off"}), or end the pending pulses
         (C{"keep"}).
         """
         relays = self.factory.relays
         if self.onExit == "keep":
-            return DeferredList(
+            return DeferredList(  # type: ignore[return-value]
                 [relay.endPulse() for relay in relays if relay.pulsing],
                 consumeErrors=True,
             )
         if self.factory.stateFile is not None:
             self.factory.stateFile.freeze()
-        for relay in relays:
-            relay.cancelPulse()
-        return DeferredList(
+        # Switching a relay off ends its pending pulse, as a client's off
+        # does.
+        switched = DeferredList(
             [
                 maybeDeferred(relay.switch, False, "shutdown", "on-exit off")  # type: ignore[call-overload]
                 for relay in relays
             ],
             consumeErrors=True,
         )
+        return switched.addCallback(self._cancelPulses)
+
+    def _cancelPulses(self, ignored: object) -> None:
+        """
+        Cancel the pulses still pending: those of relays whose switch-off
+        failed, which nothing may drive once the pins are released.
+        """
+        for relay in self.factory.relays:
+            relay.cancelPulse()
 
     def _flushStateFile(self, result: object) -> object:
         """

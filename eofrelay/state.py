@@ -27,8 +27,9 @@ ChangeListener = Callable[["RelayState", bool, bool], None]
 Result = Union[bool, "Deferred[bool]"]
 
 #: The commands whose repeats, when they change nothing, are counted rather
-#: than logged one by one (pulses, interlocks and the exit policy always are).
-_REPEATABLE = frozenset({"on", "off"})
+#: than logged one by one (pulses, toggles, interlocks and the exit policy
+#: always are).
+_REPEATABLE = frozenset({"on", "off", "on all", "off all"})
 
 #: The longest pulse, in milliseconds (one day).
 MAX_PULSE_MS = 86_400_000

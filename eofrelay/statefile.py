@@ -37,7 +37,10 @@ def decodeStates(content: bytes) -> dict[str, bool]:
 
     @raise ValueError: if the content is not a state file.
     """
-    document = json.loads(content.decode("ascii"))
+    try:
+        document = json.loads(content.decode("ascii"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
         raise ValueError("not an eofrelay state file of version 1")
     relays = document.get("relays")
@@ -240,7 +243,9 @@ def restoredStates(
     Names match case-insensitively; a configured relay the file does not
     mention starts off; a recorded relay that is no longer configured is
     ignored.  When the file says that several relays of one interlock group
-    are on, none of that group is restored, and the log says so.
+    are on, none of that group is restored, and the log says so; groups
+    that share a relay are each judged by what the file says, so the
+    order of the groups does not matter.
 
     @param names: The configured relay names.
     @param interlocks: The interlock groups, as lists of names.
@@ -255,7 +260,7 @@ def restoredStates(
             )
     for group in interlocks:
         members = [name for name in names if name.lower() in {g.lower() for g in group}]
-        on = [name for name in members if states[name]]
+        on = [name for name in members if byName.get(name.lower(), False)]
         if len(on) > 1:
             log.warn(
                 "state file says interlocked relays {relays} are all on: "

@@ -242,6 +242,33 @@ class SwitchLogTests(SynchronousTestCase):
         )
         self.assertEqual(state.switches, 10)
 
+    def test_burstOfAll(self) -> None:
+        """
+        Repeats of C{off all} (a script's periodic safety net) are counted
+        per relay like repeats of C{off}.
+        """
+        from twisted.internet.task import Clock
+        from twisted.logger import capturedLogs
+
+        from eofrelay.testing import connect
+
+        factory = RelayFactory([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        protocol, transport = connect(factory)
+        with capturedLogs() as events:
+            protocol.dataReceived(b"off all<EOF>" * 5)
+            for relay in factory.relays:
+                relay.flushLog()
+        self.assertEqual(transport.value(), b"success<EOF>" * 5)
+        self.assertEqual(
+            [e["log_format"].format(**e) for e in events],
+            [
+                "relay a switched off (was off) by 127.0.0.1:40000: off all",
+                "relay b switched off (was off) by 127.0.0.1:40000: off all",
+                "relay a driven 4 more times without changing (stays off)",
+                "relay b driven 4 more times without changing (stays off)",
+            ],
+        )
+
     def test_nothingScheduled(self) -> None:
         """
         Counting a burst leaves nothing scheduled on the relay's clock, so

@@ -8,6 +8,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
 from eofrelay.factory import RelayFactory
@@ -80,11 +81,41 @@ class ExitPolicyTests(TestCase):
         released.
         """
         service, pins, clock, path = self.build("off")
-        self.successResultOf(service.stopService())
+        with capturedLogs() as events:
+            self.successResultOf(service.stopService())
         self.assertEqual(pins.history[-3:], [(5, False), (6, False), (7, False)])
         self.assertEqual(clock.getDelayedCalls(), [])
         self.assertTrue(pins.released)
         self.assertEqual(StateFile(path).load(), {"a": True, "b": False, "c": False})
+        self.assertEqual(
+            [formatEvent(event) for event in events if "relay" in event],
+            [
+                "relay a switched off (was on) by shutdown: on-exit off",
+                "relay b switched off (was on) by shutdown: on-exit off",
+                "relay c switched off (was off) by shutdown: on-exit off",
+            ],
+        )
+
+    def test_offFails(self) -> None:
+        """
+        With C{off}, a relay that cannot be switched off has its pulse
+        cancelled all the same (and logged as such: the relay is still
+        on), so that nothing drives it once the pins are released.
+        """
+        service, pins, clock, _path = self.build("off")
+
+        def stuck(pin: int, on: bool) -> None:
+            raise OSError("stuck")
+
+        pins.write = stuck  # type: ignore[method-assign]
+        with capturedLogs() as events:
+            self.successResultOf(service.stopService())
+        self.flushLoggedErrors(OSError)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertIn(
+            "relay b: pulse cancelled (stays on)",
+            [formatEvent(event) for event in events],
+        )
 
     def test_keep(self) -> None:
         """

@@ -73,6 +73,10 @@ class StateFileTests(SynchronousTestCase):
             b'{"version": 2, "relays": {}}': "is corrupt",
             b'{"version": 1, "relays": {"a": 1}}': "is corrupt",
             b"[]": "is corrupt",
+            b'{"version": 1, "relays": {}, "x": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}": "is corrupt",
         }
         for data, what in cases.items():
             if data is not None:
@@ -275,3 +279,17 @@ class RestoredStatesTests(SynchronousTestCase):
             )
         self.assertEqual(states, {"up": False, "down": False, "light": True})
         self.assertEqual([e["relays"] for e in events], ["up, down"])
+
+    def test_overlappingInterlocks(self) -> None:
+        """
+        Interlock groups that share a relay are each judged by what the
+        file says, whatever their order: every group recorded with
+        several relays on starts off, and each conflict is logged.
+        """
+        recorded = {"a": True, "b": True, "c": True, "d": True}
+        names = ["a", "b", "c", "d"]
+        for groups in ([["a", "b"], ["b", "c"]], [["b", "c"], ["a", "b"]]):
+            with capturedLogs() as events:
+                states = restoredStates(recorded, names, groups)
+            self.assertEqual(states, {"a": False, "b": False, "c": False, "d": True})
+            self.assertEqual(sorted(e["relays"] for e in events), ["a, b", "b, c"])
