@@ -30,7 +30,13 @@ from eofrelay.commands import CommandError, parseCached, resultOf
 from eofrelay.framing import EOFReceiver
 from eofrelay.sequencer import then
 from eofrelay.state import MAX_PULSE_MS, HardwareFailure, RelayState, stateName
-from eofrelay.writethrough import hasUnsentData, noDelay, usesTLS, writeThrough
+from eofrelay.writethrough import (
+    hasUnsentData,
+    isWrapper,
+    noDelay,
+    usesTLS,
+    writeThrough,
+)
 
 if TYPE_CHECKING:
     from eofrelay.factory import RelayFactory
@@ -173,7 +179,7 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         self._connected = True
         self.MAX_LENGTH = self.factory.maxLine
         self.peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
-        if "transport" in getattr(self.transport, "__dict__", ()):
+        if isWrapper(self.transport):  # type: ignore[arg-type]
             # A wrapping transport may learn the peer's address from the
             # first data (HAProxy's PROXY header), before handing the rest
             # on.  (Set only here: an attribute more on every connection

@@ -39,6 +39,21 @@ def _layers(transport: object) -> Iterator[object]:
         layer = getattr(layer, "__dict__", {}).get("transport")
 
 
+def isWrapper(transport: ITransport) -> bool:
+    """
+    Whether C{transport} wraps another transport (TLS, HAProxy, the
+    policies' wrappers), rather than being a socket's own transport or a
+    test double.
+
+    Twisted's plain TCP transport is recognised without looking at its
+    C{__dict__}: on CPython 3.11 and later, asking an object for its
+    C{__dict__} makes it one that stays, about 60 bytes per connection.
+    """
+    if transport.__class__ is tcp.Server:
+        return False
+    return "transport" in getattr(transport, "__dict__", ())
+
+
 def usesTLS(transport: ITransport) -> bool:
     """
     Whether C{transport}, or a transport it wraps, is a TLS layer
@@ -159,9 +174,7 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
                 return
             data = data[sent:]
     transport.write(data)
-    if "transport" in getattr(transport, "__dict__", ()):
-        # A wrapper (not a UNIX socket or a test double, which wrap
-        # nothing).
+    if isWrapper(transport):
         _sendWrapped(transport)
 
 

@@ -19,7 +19,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from eofrelay.writethrough import noDelay, usesTLS, writeThrough
+from eofrelay.writethrough import isWrapper, noDelay, usesTLS, writeThrough
 from tests.sockets import listen
 
 TIMEOUT = 10.0
@@ -51,6 +51,21 @@ def wrap(transport: object, layers: int) -> object:
         wrapper.makeConnection(transport)  # type: ignore[arg-type]
         transport = wrapper
     return transport
+
+
+class IsWrapperTests(SynchronousTestCase):
+    """
+    Tests for L{isWrapper}.
+    """
+
+    def test_wrappers(self) -> None:
+        """
+        Protocol wrappers wrap; a transport of its own (here a test
+        double) does not.
+        """
+        transport = StringTransport()
+        self.assertFalse(isWrapper(transport))
+        self.assertTrue(isWrapper(wrap(transport, 1)))  # type: ignore[arg-type]
 
 
 class UsesTLSTests(SynchronousTestCase):
