@@ -5,6 +5,7 @@ The protocol of one client connection: commands in, replies out.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, Optional, Union
 
@@ -58,10 +59,25 @@ def describePeer(address: IAddress) -> str:
         name = getattr(address, "name", None)
         if isinstance(name, bytes):
             name = name.decode("utf-8", errors="backslashreplace")
-        return f"unix:{name or ''}"
+        # A socket's path is the peer's choice: no line breaks or other
+        # control characters into the log.
+        return "unix:" + "".join(
+            char if char.isprintable() else ascii(char)[1:-1] for char in name or ""
+        )
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def _isIPAddress(host: object) -> bool:
+    """
+    Whether C{host} is an IPv4 or IPv6 address, as text.
+    """
+    try:
+        ipaddress.ip_address(host)  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return isinstance(host, str)
 
 
 def _success(state: bool) -> bytes:
@@ -421,7 +437,13 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             self.factory.watchers.discard(self)
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
-        self._write(event)
+        if self._batch is None:
+            # The events of one turn (one per relay for "off all") may be
+            # gathered by a TLS layer: encrypting each alone costs three
+            # times as much.
+            writeThrough(self.transport, event + self.delimiter, gather=True)  # type: ignore[arg-type]
+        else:
+            self._write(event)
 
     # Replies, in order
 
@@ -485,7 +507,12 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         and the proxy it came through.
         """
         self._peerMayChange = False
-        peer = describePeer(self.transport.getPeer())  # type: ignore[union-attr]
+        address = self.transport.getPeer()  # type: ignore[union-attr]
+        if not _isIPAddress(getattr(address, "host", None)):
+            # Twisted checks a PROXY header's address no further than that
+            # it is a word: it could be anything (a fake log line).
+            return
+        peer = describePeer(address)
         if peer != self.peer:
             self.peer = f"{peer} via {self.peer}"
 

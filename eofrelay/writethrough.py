@@ -146,7 +146,7 @@ def _canSendNow(transport: ITransport) -> bool:
     )
 
 
-def writeThrough(transport: ITransport, data: bytes) -> None:
+def writeThrough(transport: ITransport, data: bytes, gather: bool = False) -> None:
     """
     Write C{data} to C{transport}, sending at once what the socket takes.
 
@@ -166,6 +166,11 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
     small writes for the reactor's next turn: what the layers down to
     Twisted's TCP transport then hold is sent at once too (see
     L{_sendWrapped}).
+
+    @param gather: Let a TLS layer gather C{data} with the other small
+        writes of this turn of the reactor (for events: C{off all} sends
+        a watcher one per relay), instead of encrypting it now.  What it
+        gathers is still sent before anything written after it.
     """
     if not hasUnsentData(transport) and _canSendNow(transport):
         sent = transport.writeSomeData(data)  # type: ignore[attr-defined]
@@ -175,10 +180,10 @@ def writeThrough(transport: ITransport, data: bytes) -> None:
             data = data[sent:]
     transport.write(data)
     if isWrapper(transport):
-        _sendWrapped(transport)
+        _sendWrapped(transport, gather)
 
 
-def _sendWrapped(transport: ITransport) -> None:
+def _sendWrapped(transport: ITransport, gather: bool = False) -> None:
     """
     Send at once what the transports that C{transport} wraps hold, down to
     Twisted's TCP transport and as far as its socket takes it.
@@ -193,11 +198,13 @@ def _sendWrapped(transport: ITransport) -> None:
     that turn would call (the TLS layer's aggregator's C{flush}, the TCP
     transport's own C{doWrite}), which keeps the order of the bytes, and
     the layers' flow control and error handling.
+
+    @param gather: Leave what TLS layers hold for their next flush.
     """
     layer: object = transport
     for layer in _layers(transport):
         aggregator = getattr(layer, "__dict__", {}).get("_aggregator")
-        if aggregator is not None:
+        if aggregator is not None and not gather:
             aggregator.flush()
     if (
         layer is not transport

@@ -270,6 +270,26 @@ class CommandTests(ProtocolTestCase):
             ["10.0.0.1:1234 via 127.0.0.1:40000"] * 2,
         )
 
+    def test_proxiedPeerNotAnAddress(self) -> None:
+        """
+        A PROXY header whose address is not an IP address (Twisted checks
+        no further than that it is a word) does not get into the log: the
+        proxy is named alone.
+        """
+        from twisted.protocols.haproxy._wrapper import HAProxyWrappingFactory
+
+        wrapper = HAProxyWrappingFactory(self.factory)
+        proxy = IPv4Address("TCP", "127.0.0.1", 40000)
+        protocol = wrapper.buildProtocol(proxy)
+        transport = StringTransport(peerAddress=proxy)
+        protocol.makeConnection(transport)
+        with capturedLogs() as events:
+            protocol.dataReceived(
+                b"PROXY TCP4 10.9.9.9:1\nfake_log_line 127.0.0.1 1 2\r\non b<EOF>"
+            )
+        self.assertEqual(replies(transport), [b"success"])
+        self.assertEqual([event["peer"] for event in events], ["127.0.0.1:40000"])
+
 
 class OrderTests(SynchronousTestCase):
     """
@@ -371,10 +391,17 @@ class OrderTests(SynchronousTestCase):
 
     def test_describeOddUnixPeer(self) -> None:
         """
-        A UNIX peer bound to a name that is not UTF-8 is still described.
+        A UNIX peer bound to a name that is not UTF-8 is still described,
+        and one whose name holds control characters (an abstract socket's
+        leading NUL, a line break) is described with them escaped, so that
+        a peer cannot put a line of its own into the log.
         """
         self.assertEqual(
-            describePeer(UNIXAddress(b"\0peer-\xff")), "unix:\x00peer-\\xff"
+            describePeer(UNIXAddress(b"\0peer-\xff")), "unix:\\x00peer-\\xff"
+        )
+        self.assertEqual(
+            describePeer(UNIXAddress(b"/tmp/a\nfake line\t")),
+            "unix:/tmp/a\\nfake line\\t",
         )
 
     def test_halfClose(self) -> None:

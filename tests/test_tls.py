@@ -212,6 +212,33 @@ class TLSTests(TestCase):
         yield replies.lost
 
     @inlineCallbacks
+    def test_eventsOverTLS(self):  # type: ignore[no-untyped-def]
+        """
+        A watcher over TLS gets every event, in order, after the reply
+        to its C{watch}; events written together may be gathered into one
+        TLS record, but are never held back behind a later reply.
+        """
+        factory = RelayFactory([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        client = yield self.listenTLS(factory)
+        watcher = Replies(1)
+        yield connectProtocol(client, watcher)
+        watcher.transport.write(b"watch<EOF>")  # type: ignore[union-attr]
+        yield watcher.done
+        watcher.count, watcher.done = 5, Deferred()
+        commander = Replies(2)
+        yield connectProtocol(client, commander)
+        commander.transport.write(b"on all<EOF>off a<EOF>")  # type: ignore[union-attr]
+        self.assertEqual((yield commander.done), b"success<EOF>success<EOF>")
+        watcher.transport.write(b"ping<EOF>")  # type: ignore[union-attr]
+        self.assertEqual(
+            (yield watcher.done),
+            b"success<EOF>event: a on<EOF>event: b on<EOF>event: a off<EOF>pong<EOF>",
+        )
+        for each in (watcher, commander):
+            each.transport.loseConnection()  # type: ignore[union-attr]
+            yield each.lost
+
+    @inlineCallbacks
     def test_quitClosesTLS(self):  # type: ignore[no-untyped-def]
         """
         After C{quit}, the server ends TLS with its close alert before

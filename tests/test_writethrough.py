@@ -67,6 +67,18 @@ class IsWrapperTests(SynchronousTestCase):
         self.assertFalse(isWrapper(transport))
         self.assertTrue(isWrapper(wrap(transport, 1)))  # type: ignore[arg-type]
 
+    def test_tcpWithoutItsDict(self) -> None:
+        """
+        Twisted's TCP transport is not a wrapper, and is recognised by its
+        class, without its C{__dict__} being asked for (on CPython 3.11
+        and later that would make a dict that stays with the connection):
+        even with a C{transport} attribute it is not taken for a wrapper.
+        """
+        server = tcp.Server.__new__(tcp.Server)  # no socket needed
+        self.assertFalse(isWrapper(server))
+        server.transport = StringTransport()  # type: ignore[attr-defined]
+        self.assertFalse(isWrapper(server))
+
 
 class UsesTLSTests(SynchronousTestCase):
     """

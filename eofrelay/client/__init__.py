@@ -10,7 +10,8 @@ and C{off}).
 Every command returns a L{Deferred}; commands may be issued without waiting,
 and each Deferred gets its own reply, in order.  An error reply fails the
 Deferred with the L{RelayError} subclass for it; a lost connection fails
-every pending Deferred with L{ConnectionLost}.
+every pending Deferred with L{ConnectionLost}, or with the error the server
+gave before closing (L{TooManyConnections}).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class RelayClientProtocol(EOFReceiver):
         self._waiting: deque[Deferred[bytes]] = deque()
         self.eventReceived: Optional[EventCallback] = None
         self.closed: Deferred[None] = Deferred()
-        self._unsolicited: Optional[RelayError] = None
+        self._unsolicited: Optional[bytes] = None
 
     def connectionMade(self) -> None:
         """
@@ -189,7 +190,7 @@ class RelayClientProtocol(EOFReceiver):
             # The message is not quoted: it may hold a token.
             return fail(ValueError("a message is ASCII, without <EOF>"))
         if self.transport is None or not self.connected:
-            return fail(self._unsolicited or ConnectionLost("not connected"))
+            return fail(self._closedWith("not connected"))
         waiting: Deferred[bytes] = Deferred()
         self._waiting.append(waiting)
         self.transport.write(data)
@@ -206,7 +207,7 @@ class RelayClientProtocol(EOFReceiver):
             return
         if not self._waiting:
             if line.startswith(b"error: "):
-                self._unsolicited = errorFor(line)
+                self._unsolicited = line
             return
         waiting = self._waiting.popleft()
         if line.startswith(b"error: "):
@@ -220,6 +221,15 @@ class RelayClientProtocol(EOFReceiver):
         """
         self.transport.loseConnection()  # type: ignore[union-attr]
 
+    def _closedWith(self, why: str) -> Exception:
+        """
+        What a message fails with once the connection is closed: the error
+        the server sent unasked, if any, or L{ConnectionLost}.
+        """
+        if self._unsolicited is not None:
+            return errorFor(self._unsolicited)
+        return ConnectionLost(why)
+
     def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:  # type: ignore[override]
         """
         Fail every command still waiting for its reply: with the error the
@@ -228,7 +238,7 @@ class RelayClientProtocol(EOFReceiver):
         self.connected = False
         waiting, self._waiting = self._waiting, deque()
         for each in waiting:
-            each.errback(self._unsolicited or ConnectionLost(reason.getErrorMessage()))
+            each.errback(self._closedWith(reason.getErrorMessage()))
         self.closed.callback(None)
 
 
