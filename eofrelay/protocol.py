@@ -73,11 +73,13 @@ def _isIPAddress(host: object) -> bool:
     """
     Whether C{host} is an IPv4 or IPv6 address, as text.
     """
+    if not isinstance(host, str):
+        return False
     try:
-        ipaddress.ip_address(host)  # type: ignore[arg-type]
+        ipaddress.ip_address(host)
     except ValueError:
         return False
-    return isinstance(host, str)
+    return True
 
 
 def _success(state: bool) -> bytes:
@@ -437,13 +439,10 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
             self.factory.watchers.discard(self)
             self.transport.abortConnection()  # type: ignore[union-attr]
             return
-        if self._batch is None:
-            # The events of one turn (one per relay for "off all") may be
-            # gathered by a TLS layer: encrypting each alone costs three
-            # times as much.
-            writeThrough(self.transport, event + self.delimiter, gather=True)  # type: ignore[arg-type]
-        else:
-            self._write(event)
+        # The events of one turn (one per relay for "off all") may be
+        # gathered by a TLS layer: encrypting each alone costs three times
+        # as much.
+        self._write(event, gather=True)
 
     # Replies, in order
 
@@ -465,15 +464,17 @@ class RelayProtocol(EOFReceiver, TimeoutMixin):
         else:
             reply.addErrback(self._failed).addCallback(self._fill, slot)
 
-    def _write(self, message: bytes) -> None:
+    def _write(self, message: bytes, gather: bool = False) -> None:
         """
         Write one message (a reply or an event, without its delimiter), or
         add it to the replies of the segment being processed, which are
         written together once it is done.
+
+        @param gather: See L{writeThrough}.
         """
         batch = self._batch
         if batch is None:
-            writeThrough(self.transport, message + self.delimiter)  # type: ignore[arg-type]
+            writeThrough(self.transport, message + self.delimiter, gather)  # type: ignore[arg-type]
             return
         batch.append(message)
         self._batchSize += len(message) + 5  # and its delimiter, <EOF>

@@ -246,28 +246,39 @@ class CommandTests(ProtocolTestCase):
             ("off", "on", "127.0.0.1:40000", "on"),
         )
 
+    def throughProxy(self, data: bytes) -> tuple[list[bytes], list[str]]:
+        """
+        Send C{data} (a PROXY header and messages) on a new connection
+        from a proxy at 127.0.0.1:40000 through Twisted's PROXY-protocol
+        wrapper.
+
+        @return: The replies, and the peer named by each log event.
+        """
+        from twisted.protocols.haproxy._wrapper import HAProxyWrappingFactory
+
+        proxy = IPv4Address("TCP", "127.0.0.1", 40000)
+        protocol = HAProxyWrappingFactory(self.factory).buildProtocol(proxy)
+        transport = StringTransport(peerAddress=proxy)
+        protocol.makeConnection(transport)
+        with capturedLogs() as events:
+            protocol.dataReceived(data)
+        return replies(transport), [event["peer"] for event in events]
+
     def test_proxiedPeerLogged(self) -> None:
         """
         Behind a PROXY-protocol listener (C{--listen haproxy:...}), log
         lines name the client from the header and the proxy it came
         through.
         """
-        from twisted.protocols.haproxy._wrapper import HAProxyWrappingFactory
-
         self.factory.token = b"secret"
-        wrapper = HAProxyWrappingFactory(self.factory)
-        proxy = IPv4Address("TCP", "127.0.0.1", 40000)
-        protocol = wrapper.buildProtocol(proxy)
-        transport = StringTransport(peerAddress=proxy)
-        protocol.makeConnection(transport)
-        with capturedLogs() as events:
-            protocol.dataReceived(
-                b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\nauth secret<EOF>on b<EOF>"
-            )
-        self.assertEqual(replies(transport), [b"success", b"success"])
         self.assertEqual(
-            [event["peer"] for event in events],
-            ["10.0.0.1:1234 via 127.0.0.1:40000"] * 2,
+            self.throughProxy(
+                b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\nauth secret<EOF>on b<EOF>"
+            ),
+            (
+                [b"success", b"success"],
+                ["10.0.0.1:1234 via 127.0.0.1:40000"] * 2,
+            ),
         )
 
     def test_proxiedPeerNotAnAddress(self) -> None:
@@ -276,19 +287,12 @@ class CommandTests(ProtocolTestCase):
         no further than that it is a word) does not get into the log: the
         proxy is named alone.
         """
-        from twisted.protocols.haproxy._wrapper import HAProxyWrappingFactory
-
-        wrapper = HAProxyWrappingFactory(self.factory)
-        proxy = IPv4Address("TCP", "127.0.0.1", 40000)
-        protocol = wrapper.buildProtocol(proxy)
-        transport = StringTransport(peerAddress=proxy)
-        protocol.makeConnection(transport)
-        with capturedLogs() as events:
-            protocol.dataReceived(
+        self.assertEqual(
+            self.throughProxy(
                 b"PROXY TCP4 10.9.9.9:1\nfake_log_line 127.0.0.1 1 2\r\non b<EOF>"
-            )
-        self.assertEqual(replies(transport), [b"success"])
-        self.assertEqual([event["peer"] for event in events], ["127.0.0.1:40000"])
+            ),
+            ([b"success"], ["127.0.0.1:40000"]),
+        )
 
 
 class OrderTests(SynchronousTestCase):
