@@ -11,7 +11,11 @@ which is removed afterwards.  Both run as C{twistd -n eofrelay --gpio
 memory}, taking turns within each round; the medians of the one-shot,
 round-trip, pipelined and idle scenarios are printed with the working
 tree's ratios to REVISION, and written as JSON to
-C{benchmarks/results/compare.json}.
+C{benchmarks/results/compare.json}.  One-shot, round-trip and pipelined
+run twice: with C{on<EOF>} every time (after the first command the relay
+does not change any more), and with C{on<EOF>} and C{off<EOF>} in turn, so
+that the commands really switch the relay (the rows ending with
+C{(on/off)}).
 """
 
 from __future__ import annotations
@@ -21,15 +25,22 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks.run import EOFRELAY, QUICK, ROOT, Settings
+from benchmarks.run import EOFRELAY, QUICK, ROOT, Settings, rowLabel
 from benchmarks.sidebyside import Row, Variant, sideBySide
 
-ROWS: tuple[Row, ...] = (
-    ("one-shot", "rate", "one-shot connections/s"),
-    ("round-trip", "rate", "round-trip replies/s"),
-    ("round-trip", "p99_ms", "round-trip p99 ms"),
-    ("pipelined", "rate", "pipelined commands/s"),
-    ("idle", "bytes_per_connection", "idle bytes/connection"),
+ROWS: tuple[Row, ...] = tuple(
+    (scenario, key, rowLabel(scenario, label))
+    for scenario, key, label in (
+        ("one-shot", "rate", "connections/s"),
+        ("one-shot-switching", "rate", "connections/s"),
+        ("round-trip", "rate", "replies/s"),
+        ("round-trip", "p99_ms", "p99 ms"),
+        ("round-trip-switching", "rate", "replies/s"),
+        ("round-trip-switching", "p99_ms", "p99 ms"),
+        ("pipelined", "rate", "commands/s"),
+        ("pipelined-switching", "rate", "commands/s"),
+        ("idle", "bytes_per_connection", "bytes/connection"),
+    )
 )
 
 

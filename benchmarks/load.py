@@ -4,15 +4,26 @@ The load generator: drives a server on 127.0.0.1 and checks every reply.
 It is one process with non-blocking sockets on C{epoll}, the cheapest loop
 Python has, so that as much of the machine as possible is left to the server
 under test.  Every byte received is compared with what the protocol says it
-must be (the reply to C{on<EOF>} is C{success<EOF>}); a result with any
-error is a failed result.
+must be (the reply to C{on<EOF>} and to C{off<EOF>} is C{success<EOF>});
+a result with any error is a failed result.
 
 Run from the repository root, against a server already listening::
 
     python -m benchmarks.load SCENARIO PORT [--pid SERVER_PID] [--quick]
+        [--commands on|alternate]
 
 SCENARIO is C{one-shot}, C{round-trip}, C{pipelined} or C{idle} (which needs
 the server's pid, to read its RSS); a JSON result is printed.
+
+The commands sent are a I{workload} (L{WORKLOADS}): C{on} (the default)
+sends C{on<EOF>} every time, so that after the first command the relay
+does not change any more; C{alternate} sends C{on<EOF>} and C{off<EOF>} in
+turn, so that the commands really switch the relay.  A persistent
+connection alternates with each command it sends (the connections start
+in turn with C{on} and with C{off}, so that consecutive commands from
+different connections mostly alternate too); the one-shot and idle scenarios
+alternate from one connection to the next.  A scenario run with
+C{alternate} is named with C{-switching} (C{round-trip-switching}).
 """
 
 from __future__ import annotations
@@ -33,6 +44,14 @@ from typing import Optional
 HOST = "127.0.0.1"
 REQUEST = b"on<EOF>"
 REPLY = b"success<EOF>"
+#: The commands of each workload, sent in turn; each is answered with
+#: L{REPLY}.
+WORKLOADS: dict[str, tuple[bytes, ...]] = {
+    "on": (REQUEST,),
+    "alternate": (b"on<EOF>", b"off<EOF>"),
+}
+#: How a scenario's name ends when it runs the C{alternate} workload.
+SWITCHING = "-switching"
 #: A long run of correct replies to compare received chunks with.
 _EXPECTED = REPLY * 8192
 _STEP = len(REPLY) * 8000
@@ -166,19 +185,91 @@ class ReplyChecker:
         return total // len(REPLY)
 
 
+def scenarioName(scenario: str, commands: str) -> str:
+    """
+    The name of C{scenario} run with the workload C{commands}: the
+    C{alternate} one adds L{SWITCHING} (C{round-trip-switching}).
+    """
+    _requests(commands)
+    return scenario + (SWITCHING if commands == "alternate" else "")
+
+
+def splitScenario(name: str) -> tuple[str, str]:
+    """
+    The scenario and the workload of a name L{scenarioName} made:
+    C{("round-trip", "alternate")} for C{round-trip-switching}.
+    """
+    if name.endswith(SWITCHING):
+        return name[: -len(SWITCHING)], "alternate"
+    return name, "on"
+
+
+def _requests(commands: str) -> tuple[bytes, ...]:
+    """
+    The requests of the workload C{commands}, sent in turn.
+
+    @raise ValueError: for a workload that is not in L{WORKLOADS}.
+    """
+    try:
+        return WORKLOADS[commands]
+    except KeyError:
+        raise ValueError(
+            f"unknown workload {commands!r}, not one of {', '.join(WORKLOADS)}"
+        ) from None
+
+
+class _Cycle:
+    """
+    The requests of a workload, repeated in turn, and a cheap way to take
+    the next C{count} of them from any position in the turn.
+    """
+
+    __slots__ = ("offsets", "period", "stream")
+
+    def __init__(self, requests: tuple[bytes, ...], most: int) -> None:
+        """
+        @param most: The most requests L{take} is asked for at once.
+        """
+        self.period = len(requests)
+        pieces = [requests[index % self.period] for index in range(self.period + most)]
+        self.stream = b"".join(pieces)
+        self.offsets = [0]
+        for piece in pieces:
+            self.offsets.append(self.offsets[-1] + len(piece))
+
+    def take(self, phase: int, count: int) -> bytes:
+        """
+        C{count} requests from position C{phase} of the turn on.
+        """
+        return self.stream[self.offsets[phase] : self.offsets[phase + count]]
+
+
 class _Connection:
     """
     One persistent connection of the load generator.
     """
 
-    __slots__ = ("checker", "inFlight", "pending", "sentAt", "sock")
+    __slots__ = ("checker", "inFlight", "pending", "phase", "sentAt", "sock")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, phase: int = 0) -> None:
+        """
+        @param phase: Where in its workload's turn of requests this
+            connection starts.
+        """
         self.sock = sock
         self.checker = ReplyChecker()
         self.inFlight = 0
         self.sentAt = 0.0
         self.pending = b""
+        self.phase = phase
+
+    def send(self, cycle: _Cycle, count: int, poller: select.epoll) -> None:
+        """
+        Send the next C{count} requests of C{cycle}.
+        """
+        phase = self.phase
+        self.phase = (phase + count) % cycle.period
+        self.write(cycle.take(phase, count), poller)
 
     def write(self, data: bytes, poller: select.epoll) -> None:
         """
@@ -250,18 +341,22 @@ def persistent(
     depth: int = 1,
     seconds: float = 5.0,
     serverPid: Optional[int] = None,
+    commands: str = "on",
 ) -> Result:
     """
-    C{connections} persistent connections, each keeping C{depth} C{on<EOF>}
-    in flight for C{seconds}: the I{round trip} scenario with C{depth} 1
-    (with latencies), the I{pipelined} one with more.
+    C{connections} persistent connections, each keeping C{depth} commands
+    of the workload C{commands} in flight for C{seconds}: the I{round trip}
+    scenario with C{depth} 1 (with latencies), the I{pipelined} one with
+    more.  With C{alternate}, each connection alternates C{on<EOF>} and
+    C{off<EOF>}, every other connection starting with C{off<EOF>}.
     """
-    result = Result("round-trip" if depth == 1 else "pipelined")
+    cycle = _Cycle(_requests(commands), depth)
+    result = Result(scenarioName("round-trip" if depth == 1 else "pipelined", commands))
     poller = select.epoll()
     byFd: dict[int, _Connection] = {}
     try:
-        for _ in range(connections):
-            connection = _Connection(_connect(port))
+        for index in range(connections):
+            connection = _Connection(_connect(port), index % cycle.period)
             byFd[connection.sock.fileno()] = connection
             poller.register(connection.sock.fileno(), _READ)
     except OSError as error:
@@ -270,11 +365,10 @@ def persistent(
     meter = _Meter(serverPid)
     now = time.perf_counter()
     deadline = now + seconds
-    batch = REQUEST * depth
     for connection in byFd.values():
         connection.sentAt = now
         connection.inFlight = depth
-        connection.write(batch, poller)
+        connection.send(cycle, depth, poller)
 
     def drop(fd: int, note: str) -> None:
         result.fail(note)
@@ -324,7 +418,7 @@ def persistent(
                 latencies.append(received - connection.sentAt)
             connection.sentAt = received
             connection.inFlight += completed
-            connection.write(REQUEST * completed, poller)
+            connection.send(cycle, completed, poller)
     if sending:
         meter.stop(result)
     missing = sum(connection.inFlight for connection in byFd.values())
@@ -344,11 +438,12 @@ class _Attempt:
     One connection of the one-shot scenario.
     """
 
-    __slots__ = ("connected", "received", "sock", "started")
+    __slots__ = ("connected", "received", "request", "sock", "started")
 
-    def __init__(self, sock: socket.socket, started: float) -> None:
+    def __init__(self, sock: socket.socket, started: float, request: bytes) -> None:
         self.sock = sock
         self.started = started
+        self.request = request
         self.connected = False
         self.received = b""
 
@@ -360,13 +455,18 @@ def oneShot(
     serverPid: Optional[int] = None,
     timeout: float = 10.0,
     limit: float = 180.0,
+    commands: str = "on",
 ) -> Result:
     """
     C{total} connections, C{concurrency} at a time, each of which connects,
-    sends C{on<EOF>}, reads the reply and closes: the article's client.
-    Latency is from the start of C{connect} to the whole reply.
+    sends one command, reads the reply and closes: the article's client.
+    Latency is from the start of C{connect} to the whole reply.  The
+    commands are the workload C{commands}'s in turn, one per connection:
+    with C{alternate}, C{on<EOF>} and C{off<EOF>} from one connection to
+    the next.
     """
-    result = Result("one-shot")
+    requests = _requests(commands)
+    result = Result(scenarioName("one-shot", commands))
     poller = select.epoll()
     active: dict[int, _Attempt] = {}
     latencies: list[float] = []
@@ -384,10 +484,11 @@ def oneShot(
 
     while launched < total or active:
         while launched < total and len(active) < concurrency:
-            launched += 1
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
-            attempt = _Attempt(sock, time.perf_counter())
+            request = requests[launched % len(requests)]
+            launched += 1
+            attempt = _Attempt(sock, time.perf_counter(), request)
             code = sock.connect_ex((HOST, port))
             if code not in (0, errno.EINPROGRESS):
                 sock.close()
@@ -396,7 +497,7 @@ def oneShot(
             active[sock.fileno()] = attempt
             try:
                 # On loopback the handshake is usually done already.
-                sock.send(REQUEST)
+                sock.send(request)
                 attempt.connected = True
                 poller.register(sock.fileno(), _READ)
             except OSError:
@@ -422,7 +523,7 @@ def oneShot(
                     continue
                 attempt.connected = True
                 try:
-                    sock.send(REQUEST)
+                    sock.send(attempt.request)
                 except OSError as error:
                     finish(fd, f"send: {error}")
                     continue
@@ -481,6 +582,7 @@ def idle(
     connections: int = 5_000,
     batch: int = 250,
     settle: float = 1.0,
+    commands: str = "on",
 ) -> Result:
     """
     Open C{connections} connections that send nothing, and measure the
@@ -490,10 +592,12 @@ def idle(
     connections are opened in batches, each waited for until the server
     holds its sockets (counted in C{/proc/PID/fd}), so that the listen
     backlog never overflows.  After the RSS is read, every connection
-    sends C{on<EOF>} and must get C{success<EOF>}, which shows that the
-    server kept them all.
+    sends a command of the workload C{commands} (with C{alternate},
+    C{on<EOF>} and C{off<EOF>} from one connection to the next) and must
+    get C{success<EOF>}, which shows that the server kept them all.
     """
-    result = Result("idle")
+    requests = _requests(commands)
+    result = Result(scenarioName("idle", commands))
     time.sleep(settle)
     result.rss_before_kib = rssKiB(serverPid)
     baseFiles = openFiles(serverPid)
@@ -517,7 +621,7 @@ def idle(
         result.bytes_per_connection = (
             (result.rss_after_kib - result.rss_before_kib) * 1024 / max(1, len(socks))
         )
-        _checkAll(socks, result)
+        _checkAll(socks, result, requests)
     except OSError as error:
         result.fail(f"idle: {error}")
     finally:
@@ -526,17 +630,22 @@ def idle(
     return result
 
 
-def _checkAll(socks: list[socket.socket], result: Result, limit: float = 30.0) -> None:
+def _checkAll(
+    socks: list[socket.socket],
+    result: Result,
+    requests: tuple[bytes, ...] = (REQUEST,),
+    limit: float = 30.0,
+) -> None:
     """
-    Send C{on<EOF>} on every connection and check that each gets exactly
-    C{success<EOF>}.
+    Send one of C{requests} on every connection, in turn, and check that
+    each gets exactly C{success<EOF>}.
     """
     poller = select.epoll()
     received: dict[int, bytes] = {}
     bySock = {sock.fileno(): sock for sock in socks}
-    for fd, sock in bySock.items():
+    for index, (fd, sock) in enumerate(bySock.items()):
         try:
-            sock.send(REQUEST)
+            sock.send(requests[index % len(requests)])
         except OSError as error:
             result.fail(f"send on an idle connection: {error}")
             continue
@@ -603,7 +712,8 @@ def probe(
 
 def main() -> None:
     """
-    C{python -m benchmarks.load SCENARIO PORT [--pid PID] [--quick]}.
+    C{python -m benchmarks.load SCENARIO PORT [--pid PID] [--quick]
+    [--commands on|alternate]}.
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -612,19 +722,34 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--pid", type=int, help="the server's pid")
     parser.add_argument("--quick", action="store_true", help="short runs")
+    parser.add_argument(
+        "--commands",
+        choices=list(WORKLOADS),
+        default="on",
+        help="send on<EOF> every time (on, the default), or on<EOF> and "
+        "off<EOF> in turn, which switch the relay (alternate)",
+    )
     arguments = parser.parse_args()
+    commands = arguments.commands
     raiseFileLimit()
     seconds = 1.0 if arguments.quick else 5.0
     if arguments.scenario == "one-shot":
         total = 2_000 if arguments.quick else 20_000
-        result = oneShot(arguments.port, total, serverPid=arguments.pid)
+        result = oneShot(
+            arguments.port, total, serverPid=arguments.pid, commands=commands
+        )
     elif arguments.scenario == "idle":
         if arguments.pid is None:
             parser.error("idle needs --pid")
-        result = idle(arguments.port, arguments.pid, 500 if arguments.quick else 5_000)
+        result = idle(
+            arguments.port,
+            arguments.pid,
+            500 if arguments.quick else 5_000,
+            commands=commands,
+        )
     else:
         depth = 1 if arguments.scenario == "round-trip" else 32
-        result = persistent(arguments.port, 50, depth, seconds, arguments.pid)
+        result = persistent(arguments.port, 50, depth, seconds, arguments.pid, commands)
     print(json.dumps(result.asDict(), indent=2))
     raise SystemExit(0 if result.ok else 1)
 

@@ -149,7 +149,7 @@ def serveFloor(port: int) -> None:
     """
     from twisted.internet.protocol import Protocol
 
-    from eofrelay.writethrough import writeThrough
+    from eofrelay.tcp.writethrough import writeThrough
 
     class FloorRelay(Protocol):
         """

@@ -11,6 +11,13 @@ within each repeat (in a rotated order), and the table shows medians over
 the repeats and the ratios eofrelay / reference.  eofrelay runs the way a
 user runs it: C{twistd -n eofrelay}, default logging (to a file), simulated
 GPIO, with the working tree's C{eofrelay} first on C{PYTHONPATH}.
+
+The one-shot, round-trip and pipelined scenarios run twice: sending
+C{on<EOF>} every time (after the first command the relay does not change
+any more), and as C{one-shot-switching}, C{round-trip-switching} and
+C{pipelined-switching}, with C{on<EOF>} and C{off<EOF>} in turn (the
+C{alternate} workload of L{benchmarks.load}), so that the commands really
+switch the relay; their table rows end with C{(on/off)}.
 """
 
 from __future__ import annotations
@@ -37,22 +44,38 @@ EOFRELAY = "eofrelay"
 #: The baseline of the start-up scenario: a bare Python importing the reactor.
 IMPORT_REACTOR = "import-reactor"
 REFERENCES = ("lineonly", "asyncio", "socketserver", "floor", IMPORT_REACTOR)
+#: The scenarios, in the order they run, and the servers each runs against.
+#: A name ending with C{-switching} (L{load.SWITCHING}) runs its scenario
+#: with on and off in turn (L{load.splitScenario}); the reference servers
+#: do the same work for both commands, so only two of them run it, as
+#: yardsticks within the same round.
 SCENARIOS: dict[str, tuple[str, ...]] = {
     "one-shot": (EOFRELAY, "lineonly", "asyncio", "socketserver", "floor"),
+    "one-shot-switching": (EOFRELAY, "lineonly", "socketserver"),
     "round-trip": (EOFRELAY, "lineonly", "asyncio", "floor"),
+    "round-trip-switching": (EOFRELAY, "lineonly", "asyncio"),
     "pipelined": (EOFRELAY, "lineonly", "asyncio", "floor"),
+    "pipelined-switching": (EOFRELAY, "lineonly", "asyncio"),
     "idle": (EOFRELAY, "lineonly", "asyncio"),
     "start-up": (EOFRELAY, "lineonly", "asyncio", "socketserver", IMPORT_REACTOR),
 }
-#: (scenario, result field, label, higher is better) for each table row.
+#: (scenario, result field, label, higher is better) for each table row;
+#: the row is named by L{rowLabel}.
 METRICS: tuple[tuple[str, str, str, bool], ...] = (
     ("one-shot", "rate", "connections/s", True),
     ("one-shot", "p50_ms", "p50 ms", False),
     ("one-shot", "p99_ms", "p99 ms", False),
+    ("one-shot-switching", "rate", "connections/s", True),
+    ("one-shot-switching", "p50_ms", "p50 ms", False),
+    ("one-shot-switching", "p99_ms", "p99 ms", False),
     ("round-trip", "rate", "replies/s", True),
     ("round-trip", "p50_ms", "p50 ms", False),
     ("round-trip", "p99_ms", "p99 ms", False),
+    ("round-trip-switching", "rate", "replies/s", True),
+    ("round-trip-switching", "p50_ms", "p50 ms", False),
+    ("round-trip-switching", "p99_ms", "p99 ms", False),
     ("pipelined", "rate", "commands/s", True),
+    ("pipelined-switching", "rate", "commands/s", True),
     ("idle", "rss_before_kib", "RSS before, KiB", False),
     ("idle", "rss_after_kib", "RSS with idle conns, KiB", False),
     ("idle", "bytes_per_connection", "bytes/connection", False),
@@ -81,6 +104,16 @@ class Settings:
 QUICK = Settings(
     oneShotTotal=2_000, seconds=1.0, idleConnections=500, settle=0.3, warmUp=0.3
 )
+
+
+def rowLabel(scenario: str, label: str) -> str:
+    """
+    The table's name for the row C{label} of C{scenario}: C{"round-trip
+    replies/s"}, and C{"round-trip replies/s (on/off)"} for
+    C{round-trip-switching}.
+    """
+    base, commands = load.splitScenario(scenario)
+    return f"{base} {label}" + (" (on/off)" if commands != "on" else "")
 
 
 def freePort() -> int:
@@ -248,26 +281,42 @@ def runOne(
     """
     if name == IMPORT_REACTOR:
         return importReactorSeconds(), 'python -c "import twisted.internet.reactor"'
-    server = Server(name, idle=scenario == "idle", root=root)
+    base, commands = load.splitScenario(scenario)
+    server = Server(name, idle=base == "idle", root=root)
     try:
-        if scenario == "one-shot":
+        if base == "one-shot":
             result = load.oneShot(
-                server.port, settings.oneShotTotal, settings.concurrency, server.pid
+                server.port,
+                settings.oneShotTotal,
+                settings.concurrency,
+                server.pid,
+                commands=commands,
             )
-        elif scenario in ("round-trip", "pipelined"):
-            depth = 1 if scenario == "round-trip" else settings.depth
+        elif base in ("round-trip", "pipelined"):
+            depth = 1 if base == "round-trip" else settings.depth
             load.persistent(
-                server.port, settings.concurrency, depth, settings.warmUp, server.pid
+                server.port,
+                settings.concurrency,
+                depth,
+                settings.warmUp,
+                server.pid,
+                commands,
             )
             result = load.persistent(
-                server.port, settings.concurrency, depth, settings.seconds, server.pid
+                server.port,
+                settings.concurrency,
+                depth,
+                settings.seconds,
+                server.pid,
+                commands,
             )
-        elif scenario == "idle":
+        elif base == "idle":
             result = load.idle(
                 server.port,
                 server.pid,
                 settings.idleConnections,
                 settle=settings.settle,
+                commands=commands,
             )
         else:
             time.sleep(settings.settle)
@@ -320,7 +369,7 @@ def summarise(runs: list[dict[str, object]]) -> dict[str, dict[str, object]]:
             and isinstance(value, float | int)
             and value
         }
-        rows[f"{scenario} {label}"] = {
+        rows[rowLabel(scenario, label)] = {
             "scenario": scenario,
             "key": key,
             "higherIsBetter": higherIsBetter,
@@ -509,7 +558,7 @@ def progress(result: load.Result) -> str:
     """
     The headline figures of one run, for the progress lines.
     """
-    if result.scenario == "idle":
+    if load.splitScenario(result.scenario)[0] == "idle":
         return (
             f"RSS {formatNumber(result.rss_before_kib)} -> "
             f"{formatNumber(result.rss_after_kib)} KiB, "
@@ -604,7 +653,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     "ok" if result.ok else f"FAILED: {'; '.join(result.notes)[:500]}"
                 )
                 print(
-                    f"[{rounds + 1}/{repeat}] {scenario:10} {name:14} "
+                    f"[{rounds + 1}/{repeat}] {scenario:20} {name:14} "
                     f"{progress(result)}  {status}",
                     flush=True,
                 )

@@ -32,6 +32,8 @@ class Variant(NamedTuple):
 
 
 #: A table row: the scenario, the L{load.Result} attribute and the label.
+#: A scenario named with C{-switching} (C{round-trip-switching}) runs with
+#: on and off in turn (L{load.splitScenario}).
 Row = tuple[str, str, str]
 
 
@@ -52,13 +54,16 @@ def sideBySide(
     load.raiseFileLimit()
     results: dict[tuple[str, str], list[load.Result]] = {}
     count = len(variants)
+    scenarios = list(dict.fromkeys(row[0] for row in rows))
+    scenarioWidth = max(10, *(len(scenario) for scenario in scenarios))
     for round in range(repeat):
         order = [*variants[round % count :], *variants[: round % count]]
-        for scenario in dict.fromkeys(row[0] for row in rows):
+        for scenario in scenarios:
             for variant in order:
                 result, _ = runOne(scenario, variant.name, settings, variant.root)
                 print(
-                    f"[{round + 1}/{repeat}] {scenario:10} {variant.label:24} "
+                    f"[{round + 1}/{repeat}] {scenario:{scenarioWidth}} "
+                    f"{variant.label:24} "
                     f"{result.rate:,.0f}/s {'ok' if result.ok else 'FAILED'}",
                     flush=True,
                 )
@@ -66,8 +71,9 @@ def sideBySide(
                     results.setdefault((scenario, variant.label), []).append(result)
     labels = [variant.label for variant in variants]
     width = max(18, *(len(label) + 2 for label in labels))
+    first = max(28, *(len(row[2]) + 1 for row in rows))
     summary: dict[str, dict[str, float]] = {}
-    print(f"\n{'median':28}" + "".join(f"{label:>{width}}" for label in labels))
+    print(f"\n{'median':{first}}" + "".join(f"{label:>{width}}" for label in labels))
     for scenario, key, rowLabel in rows:
         medians = {
             label: statistics.median(
@@ -85,7 +91,7 @@ def sideBySide(
                 continue
             ratio = f" ({medians[label] / base:.2f}x)" if base else ""
             cells.append(f"{formatNumber(medians[label]) + ratio:>{width}}")
-        print(f"{rowLabel:28}" + "".join(cells))
+        print(f"{rowLabel:{first}}" + "".join(cells))
     jsonPath.parent.mkdir(exist_ok=True)
     jsonPath.write_text(json.dumps(summary, indent=2))
     print(f"JSON: {jsonPath}")

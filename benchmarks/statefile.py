@@ -22,7 +22,7 @@ from pathlib import Path
 
 from twisted.internet.defer import succeed
 
-from eofrelay.statefile import StateFile, encodeStates, writeAtomically
+from eofrelay.core.statefile import StateFile, encodeStates, writeAtomically
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -1,197 +1,22 @@
-# -*- test-case-name: tests.test_access -*-
 """
-Who may connect and who may command: the address allow-list and token
-authentication.
+Deprecated since eofrelay 0.2: see L{eofrelay.commands.access}.
 """
 
-from __future__ import annotations
+from eofrelay._deprecated import moved
 
-import hmac
-import ipaddress
-import os
-import re
-import stat
-from collections.abc import Iterable
-from typing import Optional, Union
-
-from twisted.internet.interfaces import IAddress, IReactorTime
-
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
-
-#: What a token may be: printable ASCII without whitespace, so that it is
-#: one word of C{auth TOKEN}.
-_TOKEN = re.compile(rb"[!-~]{1,256}\Z")
+_PLACES = {
+    "parseNetwork": "eofrelay.commands.access",
+    "readTokenFile": "eofrelay.wire.tokens",
+    "TokenFileError": "eofrelay.wire.tokens",
+    "isAllowed": "eofrelay.commands.access",
+    "isToken": "eofrelay.wire.tokens",
+    "peerHost": "eofrelay.commands.access",
+    "tokenMatches": "eofrelay.commands.access",
+    "readableByEveryone": "eofrelay.wire.tokens",
+    "FailedAuthentications": "eofrelay.commands.access",
+    "Network": "eofrelay.commands.access",
+}
 
 
-def parseNetwork(cidr: str) -> Network:
-    """
-    Parse an IPv4 or IPv6 network (C{192.168.1.0/24}, C{fd00::/8}, or a
-    single address).
-
-    @raise ValueError: if it is not one.
-    """
-    network = ipaddress.ip_network(cidr.strip(), strict=False)
-    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
-        # Peers seen as IPv4-mapped addresses are matched as IPv4.
-        mapped = network.network_address.ipv4_mapped
-        assert mapped is not None
-        return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
-    return network
-
-
-def peerHost(address: IAddress) -> Optional[str]:
-    """
-    The host of an IP peer, an IPv4-mapped IPv6 address given as IPv4;
-    C{None} for a peer without an IP address.
-    """
-    host = getattr(address, "host", None)
-    if not isinstance(host, str):
-        return None
-    if host.startswith("::ffff:") and "." in host:
-        return host[len("::ffff:") :]
-    return host
-
-
-def isAllowed(address: IAddress, networks: Iterable[Network]) -> bool:
-    """
-    Whether a peer at C{address} may connect: an IP peer must be in one of
-    C{networks} (an IPv4 peer seen as an IPv4-mapped IPv6 address is
-    matched as IPv4); a peer without an IP address (a UNIX socket, which
-    file permissions protect) always may.
-    """
-    host = getattr(address, "host", None)
-    if not isinstance(host, str):
-        return True
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
-
-
-class TokenFileError(Exception):
-    """
-    The token file cannot be used; the message says why in one line.
-    """
-
-
-def readTokenFile(path: str) -> bytes:
-    """
-    Read the token from C{path}: its content without surrounding
-    whitespace.
-
-    @raise TokenFileError: if the file cannot be read, is empty, or the
-        token is longer than 256 bytes, contains whitespace, the delimiter
-        C{<EOF>} or anything but printable ASCII.
-    """
-    try:
-        with open(path, "rb") as file:
-            token = file.read().strip()
-    except OSError as error:
-        raise TokenFileError(
-            f"cannot read token file {path}: {error.strerror}"
-        ) from None
-    if not token:
-        raise TokenFileError(f"token file {path} is empty")
-    if not isToken(token):
-        raise TokenFileError(
-            f"token file {path}: the token must be one word of 1 to 256 "
-            "printable ASCII characters, without <EOF> "
-            "(e.g. made with: openssl rand -hex 32)"
-        )
-    return token
-
-
-def isToken(token: object) -> bool:
-    """
-    Whether C{token} can be a token: bytes, one word of 1 to 256 printable
-    ASCII characters, without C{<EOF>}, so that C{auth TOKEN} can carry it.
-    """
-    return (
-        isinstance(token, bytes)
-        and _TOKEN.match(token) is not None
-        and b"<EOF>" not in token
-    )
-
-
-def readableByEveryone(path: str) -> bool:
-    """
-    Whether every user of the machine may read the file at C{path} (its
-    "other" read bit), which a file holding a secret should not allow.
-    """
-    try:
-        return bool(os.stat(path).st_mode & stat.S_IROTH)
-    except OSError:
-        return False
-
-
-def tokenMatches(expected: bytes, given: bytes) -> bool:
-    """
-    Compare a token in constant time.
-    """
-    return hmac.compare_digest(expected, given)
-
-
-class FailedAuthentications:
-    """
-    Slows down guessing: counts failed C{auth} attempts per peer host, and
-    refuses every attempt from a host that failed L{LIMIT} times within
-    L{WINDOW} seconds until L{WINDOW} seconds after its last failure.  A
-    wrong token sent while refused is a failure too, so a host that keeps
-    guessing stays refused.
-
-    @cvar LIMIT: Failures allowed within the window.
-    @cvar WINDOW: The window, and the time a host stays refused after its
-        last failure, in seconds.
-    """
-
-    LIMIT = 5
-    WINDOW = 60.0
-    MAX_HOSTS = 10_000
-
-    def __init__(self, clock: IReactorTime) -> None:
-        self._clock = clock
-        self._failures: dict[str, list[float]] = {}
-        self._locked: set[str] = set()
-
-    def _recent(self, host: str) -> list[float]:
-        """
-        The times of C{host}'s failures within the last L{WINDOW} seconds,
-        forgetting older ones, and the host with them when there are none
-        (its lock, if any, is over then).
-        """
-        now = self._clock.seconds()
-        recent = [t for t in self._failures.get(host, []) if now - t < self.WINDOW]
-        if recent:
-            self._failures[host] = recent
-        else:
-            self._failures.pop(host, None)
-            self._locked.discard(host)
-        return recent
-
-    def refused(self, host: Optional[str]) -> bool:
-        """
-        Whether C{host} is refused for now.
-        """
-        return host is not None and host in self._locked and bool(self._recent(host))
-
-    def failed(self, host: Optional[str]) -> None:
-        """
-        Record a failed attempt from C{host}.
-        """
-        if host is None:
-            return
-        if len(self._failures) >= self.MAX_HOSTS:
-            for known in list(self._failures):
-                self._recent(known)
-        recent = self._recent(host)
-        recent.append(self._clock.seconds())
-        # The last LIMIT failures are all that decide.
-        del recent[: -self.LIMIT]
-        self._failures[host] = recent
-        if len(recent) >= self.LIMIT:
-            self._locked.add(host)
+def __getattr__(name: str) -> object:
+    return moved(__name__, name, _PLACES)

@@ -27,10 +27,12 @@ from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
 from twisted.internet.task import react
 from twisted.python import usage
 
-from eofrelay import commands
-from eofrelay.access import TokenFileError, readTokenFile
 from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
-from eofrelay.names import NAME_PATTERN
+from eofrelay.wire import replies
+from eofrelay.wire.addresses import hostPort
+from eofrelay.wire.names import NAME_PATTERN
+from eofrelay.wire.replies import isWord
+from eofrelay.wire.tokens import TokenFileError, readTokenFile
 
 #: What the reply to C{relays} looks like: C{NAME=on NAME=off ...}.
 _RELAY_STATE = f"{NAME_PATTERN}=o(?:n|ff)".encode("ascii")
@@ -43,15 +45,15 @@ def _oneOf(*replies: bytes) -> Callable[[bytes], bool]:
 
 #: The commands, each with a test of whether a reply means success.
 COMMANDS: dict[str, Callable[[bytes], bool]] = {
-    "on": _oneOf(commands.SUCCESS),
-    "off": _oneOf(commands.SUCCESS),
-    "toggle": _oneOf(commands.SUCCESS),
-    "pulse": _oneOf(commands.SUCCESS),
-    "status": _oneOf(commands.ON, commands.OFF),
+    "on": _oneOf(replies.SUCCESS),
+    "off": _oneOf(replies.SUCCESS),
+    "toggle": _oneOf(replies.SUCCESS),
+    "pulse": _oneOf(replies.SUCCESS),
+    "status": _oneOf(replies.ON, replies.OFF),
     "relays": lambda reply: _RELAY_STATES.match(reply) is not None,
-    "ping": _oneOf(commands.PONG),
+    "ping": _oneOf(replies.PONG),
     "help": lambda reply: reply.startswith(b"commands: "),
-    "watch": _oneOf(commands.SUCCESS),
+    "watch": _oneOf(replies.SUCCESS),
 }
 
 
@@ -105,7 +107,7 @@ class Options(usage.Options):
         if len(arguments) > limit or (command == "pulse" and not arguments):
             raise usage.UsageError(f"wrong number of arguments for {command!r}")
         for argument in arguments:
-            if not commands.isArgument(argument):
+            if not isWord(argument):
                 raise usage.UsageError(
                     f"{argument!r}: an argument is one word of printable "
                     "ASCII, without <EOF>"
@@ -132,9 +134,7 @@ class Options(usage.Options):
 
             self["endpoint"] = clientEndpoint(reactor, self["connect"])
         host = self["host"] = self["host"].removeprefix("[").removesuffix("]")
-        self["where"] = self["connect"] or (
-            f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        )
+        self["where"] = self["connect"] or hostPort(host, port)
         self["token"] = None
         if self["token-file"]:
             try:

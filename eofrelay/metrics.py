@@ -21,7 +21,7 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from eofrelay.factory import RelayFactory
+from eofrelay.tcp.factory import RelayFactory
 
 #: The classic text format, which every Prometheus version reads; the
 #: metric names here need nothing newer.

@@ -12,9 +12,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
-from eofrelay.factory import RelayFactory
 from eofrelay.interfaces import IRelay
-from eofrelay.protocol import RelayProtocol
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.tcp.protocol import RelayProtocol
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from eofrelay.factory import RelayFactory
+from eofrelay.tcp.factory import RelayFactory
 
 
 @inlineCallbacks

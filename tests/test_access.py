@@ -13,18 +13,13 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay import commands
-from eofrelay.access import (
-    FailedAuthentications,
-    TokenFileError,
-    isAllowed,
-    parseNetwork,
-    readableByEveryone,
-    readTokenFile,
-)
-from eofrelay.factory import Refused, RelayFactory, TooManyConnections
-from eofrelay.protocol import RelayProtocol
+from eofrelay.commands.access import FailedAuthentications, isAllowed, parseNetwork
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import Refused, RelayFactory, TooManyConnections
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
+from eofrelay.wire import replies as commands
+from eofrelay.wire.tokens import TokenFileError, readableByEveryone, readTokenFile
 
 TOKEN = b"s3cret-Token"
 
@@ -70,7 +65,8 @@ class AllowTests(SynchronousTestCase):
         connection is closed before any byte is read, and logs the peer.
         """
         factory = RelayFactory(
-            [MemoryRelay()], allow=[parseNetwork("127.0.0.0/8")], clock=Clock()
+            RelayBank([MemoryRelay()], clock=Clock()),
+            allow=[parseNetwork("127.0.0.0/8")],
         )
         with capturedLogs() as events:
             refused = factory.buildProtocol(IPv4Address("TCP", "10.0.0.5", 9))
@@ -159,7 +155,9 @@ class AuthenticationTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.relay = MemoryRelay("a")
-        self.factory = RelayFactory([self.relay], token=TOKEN, clock=self.clock)
+        self.factory = RelayFactory(
+            RelayBank([self.relay], clock=self.clock), token=TOKEN
+        )
 
     def test_required(self) -> None:
         """
@@ -290,7 +288,7 @@ class AuthenticationTests(SynchronousTestCase):
         Without a token, C{auth} with any token succeeds and nothing is
         locked.
         """
-        factory = RelayFactory([MemoryRelay()], clock=Clock())
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=Clock()))
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>auth anything<EOF>")
         self.assertEqual(replies(transport), [b"success", b"success"])
@@ -306,7 +304,9 @@ class LimitTests(SynchronousTestCase):
         Past the limit, a connection is told C{error: too many connections}
         and closed; a closed connection frees its place.
         """
-        factory = RelayFactory([MemoryRelay()], maxConnections=2, clock=Clock())
+        factory = RelayFactory(
+            RelayBank([MemoryRelay()], clock=Clock()), maxConnections=2
+        )
         first, _ = connect(factory)
         connect(factory, port=40001)
         address = IPv4Address("TCP", "127.0.0.1", 40002)
@@ -327,7 +327,9 @@ class LimitTests(SynchronousTestCase):
         completes its handshake) is aborted after a grace period.
         """
         clock = Clock()
-        factory = RelayFactory([MemoryRelay()], maxConnections=1, clock=clock)
+        factory = RelayFactory(
+            RelayBank([MemoryRelay()], clock=clock), maxConnections=1
+        )
         connect(factory)
         refused = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 2))
         transport = StringTransport()
@@ -343,7 +345,7 @@ class LimitTests(SynchronousTestCase):
         trickling in without a delimiter do not.
         """
         clock = Clock()
-        factory = RelayFactory([MemoryRelay()], idleTimeout=600, clock=clock)
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=600)
         protocol, transport = connect(factory)
         clock.advance(599)
         protocol.dataReceived(b"ping<EOF>")
@@ -360,7 +362,7 @@ class LimitTests(SynchronousTestCase):
         A watcher is not closed for being idle.
         """
         clock = Clock()
-        factory = RelayFactory([MemoryRelay()], idleTimeout=600, clock=clock)
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=600)
         protocol, transport = connect(factory)
         protocol.dataReceived(b"watch<EOF>")
         clock.advance(6000)
@@ -373,7 +375,7 @@ class LimitTests(SynchronousTestCase):
         An idle timeout of 0 never closes.
         """
         clock = Clock()
-        factory = RelayFactory([MemoryRelay()], idleTimeout=0, clock=clock)
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=0)
         _protocol, _transport = connect(factory)
         self.assertEqual(clock.getDelayedCalls(), [])
 
@@ -392,7 +394,7 @@ class HardwareTimeoutTests(SynchronousTestCase):
         clock = Clock()
         hung = MemoryRelay("hung", asynchronous=True)
         fine = MemoryRelay("fine")
-        factory = RelayFactory([hung, fine], hardwareTimeout=10, clock=clock)
+        factory = RelayFactory(RelayBank([hung, fine], hardwareTimeout=10, clock=clock))
         protocol, transport = connect(factory)
         other, otherTransport = connect(factory, port=40001)
         protocol.dataReceived(b"on hung<EOF>")

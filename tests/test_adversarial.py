@@ -16,7 +16,8 @@ from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
 from tests.sockets import closed, listen
 
@@ -72,7 +73,9 @@ class AdversarialTests(TestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b], maxConnections=20, clock=Clock())
+        self.factory = RelayFactory(
+            RelayBank([self.a, self.b], clock=Clock()), maxConnections=20
+        )
         self.port = self.listen(self.factory)
 
     def listen(self, factory: RelayFactory) -> int:
@@ -129,7 +132,7 @@ class AdversarialTests(TestCase):
         reply = yield deferToThread(exchange, self.port, message + b"<EOF>")
         self.assertEqual(reply, b"error: line too long<EOF>")
         self.port = self.listen(
-            RelayFactory([self.a, self.b], maxLine=2**16, clock=Clock())
+            RelayFactory(RelayBank([self.a, self.b], clock=Clock()), maxLine=2**16)
         )
         reply = yield deferToThread(exchange, self.port, (message + b"<EOF>") * 8)
         self.assertEqual(reply, b"success<EOF>" * 8)

@@ -23,8 +23,9 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.cli import Options
-from eofrelay.factory import RelayFactory
-from eofrelay.protocol import RelayProtocol
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay
 from tests.sockets import listen
 
@@ -136,7 +137,9 @@ class CLITests(TestCase):
 
     def setUp(self) -> None:
         self.relay = MemoryRelay("pump")
-        self.factory = RelayFactory([self.relay, MemoryRelay("door")], clock=Clock())
+        self.factory = RelayFactory(
+            RelayBank([self.relay, MemoryRelay("door")], clock=Clock())
+        )
         self.port = str(listen(self, self.factory))
 
     @inlineCallbacks
@@ -198,7 +201,7 @@ class CLITests(TestCase):
         """
         With C{--token-file}, the CLI authenticates first.
         """
-        self.factory.token = b"sesame"
+        self.factory.commands.token = b"sesame"
         token = os.path.abspath(self.mktemp())
         with open(token, "w") as file:
             file.write("sesame\n")
@@ -226,8 +229,8 @@ class CLITests(TestCase):
         self.factory.watchers = watchers
         ended = runCLI("--host", "127.0.0.1", "--port", self.port, "watch")
         yield watchers.added
-        self.factory.relay("pump").switch(True)
-        self.factory.relay("door").toggle()
+        self.factory.bank.relay("pump").switch(True)
+        self.factory.bank.relay("door").toggle()
         self.factory.disconnectAll()
         status, out, err = yield ended
         self.assertEqual((status, out), (2, "pump on\ndoor on\n"))
@@ -254,8 +257,8 @@ class CLITests(TestCase):
                 path=str(ROOT),
             )  # fmt: skip
             yield watchers.added
-            self.factory.relay("pump").switch(True)
-            self.factory.relay("pump").switch(False)
+            self.factory.bank.relay("pump").switch(True)
+            self.factory.bank.relay("pump").switch(False)
             yield process.printed(b"pump off\n")
             process.transport.signalProcess(number)  # type: ignore[union-attr]
             status, out, err = yield process.ended

@@ -9,7 +9,6 @@ from twisted.internet.defer import gatherResults, inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from eofrelay import commands
 from eofrelay.client import (
     ERRORS,
     AuthenticationFailed,
@@ -22,8 +21,10 @@ from eofrelay.client import (
     connect,
     errorFor,
 )
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
+from eofrelay.wire import replies as commands
 from tests.sockets import closed, listen, sendsAtOnce
 
 
@@ -38,7 +39,7 @@ class ClientTests(TestCase):
         self.clock = Clock()
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b], clock=self.clock)
+        self.factory = RelayFactory(RelayBank([self.a, self.b], clock=self.clock))
         self.port = listen(self, self.factory)
 
     @inlineCallbacks
@@ -139,7 +140,7 @@ class ClientTests(TestCase):
         A token that cannot be sent fails C{connect}, which closes the
         connection it made.
         """
-        self.factory.token = b"sesame"
+        self.factory.commands.token = b"sesame"
         yield self.assertFailure(
             connect(reactor, f"tcp:127.0.0.1:{self.port}", "ses<EOF>ame"), ValueError
         )
@@ -179,7 +180,7 @@ class ClientTests(TestCase):
         With a token, C{connect} authenticates first; without, commands are
         refused; a wrong token fails.
         """
-        self.factory.token = b"sesame"
+        self.factory.commands.token = b"sesame"
         client = yield self.connected("sesame")
         yield client.on()
         anonymous = yield self.connected()
@@ -192,7 +193,7 @@ class ClientTests(TestCase):
         A lost connection fails every pending Deferred.
         """
         slow = MemoryRelay("slow", asynchronous=True)
-        factory = RelayFactory([slow], clock=Clock())
+        factory = RelayFactory(RelayBank([slow], clock=Clock()))
         port = listen(self, factory)
         client = yield connect(reactor, f"tcp:127.0.0.1:{port}")
         first, second = client.on(), client.ping()
@@ -241,7 +242,8 @@ class ClientTests(TestCase):
         from eofrelay import testing
 
         factory = RelayFactory(
-            [MemoryRelay("a")], clock=Clock(), allow=[ip_network("10.0.0.0/8")]
+            RelayBank([MemoryRelay("a")], clock=Clock()),
+            allow=[ip_network("10.0.0.0/8")],
         )
         error = self.assertRaises(ValueError, testing.connect, factory)
         self.assertIn("refused", str(error))

@@ -17,11 +17,12 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from eofrelay import commands, testing
+from eofrelay import testing
 from eofrelay.client import connect
-from eofrelay.protocol import RelayProtocol
-from eofrelay.service import RelayService
+from eofrelay.commands.interpreter import VERBS
 from eofrelay.tap import Options
+from eofrelay.wire import replies as commands
+from eofrelay.wiring.service import RelayService
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -56,7 +57,7 @@ class ReferenceTests(SynchronousTestCase):
         }
         for reply in sorted(replies):
             self.assertIn(reply, text)
-        verbs = list(RelayProtocol._handlers)
+        verbs = list(VERBS)
         for verb in verbs:
             self.assertRegex(text, rf"``{verb}\b")
         self.assertIn("commands: " + " ".join(verbs), text)
@@ -120,5 +121,5 @@ class NetworkRelayExampleTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
         clock.advance(0.05)
         self.assertEqual(transport.value(), b"success<EOF>on<EOF>pong<EOF>")
-        self.assertTrue(factory.relay("fan").driver.on)
+        self.assertTrue(factory.bank.relay("fan").driver.on)
         self.assertTrue(re.search(r"IRelay", (DOCS / "embedding.rst").read_text()))

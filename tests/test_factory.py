@@ -8,13 +8,14 @@ from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.core.relay import HardwareFailure, RelayState
 from eofrelay.gpio.memory import MemoryPins
+from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.interfaces import IRelay
-from eofrelay.names import checkRelayName
-from eofrelay.pinrelay import PinRelay
-from eofrelay.state import HardwareFailure, RelayState
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
+from eofrelay.wire.names import checkRelayName
 
 
 class FactoryTests(SynchronousTestCase):
@@ -29,11 +30,11 @@ class FactoryTests(SynchronousTestCase):
         the default.
         """
         a, b = MemoryRelay("Pump"), MemoryRelay("door")
-        factory = RelayFactory([a, b])
-        self.assertEqual([r.driver for r in factory.relays], [a, b])
-        self.assertIs(factory.relay(), factory.relays[0])
-        self.assertIs(factory.relay("PUMP"), factory.relays[0])
-        self.assertIs(factory.relay("Door"), factory.relays[1])
+        factory = RelayFactory(RelayBank([a, b]))
+        self.assertEqual([r.driver for r in factory.bank.relays], [a, b])
+        self.assertIs(factory.bank.relay(), factory.bank.relays[0])
+        self.assertIs(factory.bank.relay("PUMP"), factory.bank.relays[0])
+        self.assertIs(factory.bank.relay("Door"), factory.bank.relays[1])
         self.assertRaises(KeyError, factory.relay, "nope")
 
     def test_initialState(self) -> None:
@@ -45,8 +46,8 @@ class FactoryTests(SynchronousTestCase):
         on.on = True
         later = MemoryRelay("b")
         later.state = lambda: Deferred()  # type: ignore[method-assign, return-value, assignment]
-        factory = RelayFactory([on, later])
-        self.assertEqual([r.isOn for r in factory.relays], [True, False])
+        factory = RelayFactory(RelayBank([on, later]))
+        self.assertEqual([r.isOn for r in factory.bank.relays], [True, False])
 
     def test_interlocks(self) -> None:
         """
@@ -55,16 +56,18 @@ class FactoryTests(SynchronousTestCase):
         are partners only within a group.
         """
         factory = RelayFactory(
-            [MemoryRelay(n) for n in "abcd"], interlocks=[["a", "B"], ["b", "c"]]
+            RelayBank(
+                [MemoryRelay(n) for n in "abcd"], interlocks=[["a", "B"], ["b", "c"]]
+            )
         )
-        a, b, c, d = factory.relays
+        a, b, c, d = factory.bank.relays
         self.assertEqual(
             (a.partners, b.partners, c.partners, d.partners), ([b], [a, c], [b], [])
         )
         self.assertIs(a.sequencer, b.sequencer)
         self.assertIs(b.sequencer, c.sequencer)
         self.assertIsNot(a.sequencer, d.sequencer)
-        self.assertEqual(len(factory.interlocks), 2)
+        self.assertEqual(len(factory.bank.interlocks), 2)
 
     def test_badInterlocks(self) -> None:
         """
@@ -72,7 +75,7 @@ class FactoryTests(SynchronousTestCase):
         """
         relays = [MemoryRelay("a"), MemoryRelay("b")]
         for group in (["a", "x"], ["a"], ["a", "A"], "ab"):
-            self.assertRaises(ValueError, RelayFactory, relays, interlocks=[group])
+            self.assertRaises(ValueError, RelayBank, relays, interlocks=[group])
 
     def test_badArguments(self) -> None:
         """
@@ -84,30 +87,30 @@ class FactoryTests(SynchronousTestCase):
 
         relays = [MemoryRelay("a")]
         for token in ("sesame", b"", b"two words", b"a<EOF>b", b"x" * 257):
-            self.assertRaises(ValueError, RelayFactory, relays, token=token)
-        RelayFactory(relays, token=b"x" * 256)
-        self.assertRaises(ValueError, RelayFactory, relays, allow=["127.0.0.1/32"])
-        RelayFactory(relays, allow=[ip_network("127.0.0.1/32")])
+            self.assertRaises(ValueError, RelayFactory, RelayBank(relays), token=token)
+        RelayFactory(RelayBank(relays), token=b"x" * 256)
+        self.assertRaises(
+            ValueError, RelayFactory, RelayBank(relays), allow=["127.0.0.1/32"]
+        )
+        RelayFactory(RelayBank(relays), allow=[ip_network("127.0.0.1/32")])
         for limits in (
             {"maxLine": 0},
             {"maxConnections": 0},
             {"idleTimeout": -1},
             {"idleTimeout": float("nan")},
-            {"hardwareTimeout": 0},
-            {"hardwareTimeout": float("inf")},
         ):
-            self.assertRaises(ValueError, RelayFactory, relays, **limits)
-        RelayFactory(relays, maxLine=1, maxConnections=1, idleTimeout=0)
+            self.assertRaises(ValueError, RelayFactory, RelayBank(relays), **limits)
+        for timeout in (0, float("inf")):
+            self.assertRaises(ValueError, RelayBank, relays, hardwareTimeout=timeout)
+        RelayFactory(RelayBank(relays), maxLine=1, maxConnections=1, idleTimeout=0)
 
     def test_refused(self) -> None:
         """
         No relays, bad names and names given twice are refused.
         """
-        self.assertRaises(ValueError, RelayFactory, [])
-        self.assertRaises(ValueError, RelayFactory, [MemoryRelay("all")])
-        self.assertRaises(
-            ValueError, RelayFactory, [MemoryRelay("a"), MemoryRelay("A")]
-        )
+        self.assertRaises(ValueError, RelayBank, [])
+        self.assertRaises(ValueError, RelayBank, [MemoryRelay("all")])
+        self.assertRaises(ValueError, RelayBank, [MemoryRelay("a"), MemoryRelay("A")])
 
     def test_names(self) -> None:
         """
@@ -252,11 +255,13 @@ class SwitchLogTests(SynchronousTestCase):
 
         from eofrelay.testing import connect
 
-        factory = RelayFactory([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        )
         protocol, transport = connect(factory)
         with capturedLogs() as events:
             protocol.dataReceived(b"off all<EOF>" * 5)
-            for relay in factory.relays:
+            for relay in factory.bank.relays:
                 relay.flushLog()
         self.assertEqual(transport.value(), b"success<EOF>" * 5)
         self.assertEqual(

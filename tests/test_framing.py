@@ -5,7 +5,7 @@ Tests for L{eofrelay.framing}.
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.framing import EOFReceiver, _partialDelimiterLength
+from eofrelay.wire.framing import EOFReceiver, _partialDelimiterLength
 
 
 class RecordingReceiver(EOFReceiver):

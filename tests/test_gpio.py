@@ -16,9 +16,9 @@ from zope.interface.verify import verifyObject
 from eofrelay.gpio import GPIOUnavailable, openPins
 from eofrelay.gpio.libgpiod import GpiodPins, findChip
 from eofrelay.gpio.memory import MemoryPins
+from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.gpio.rpi import RPiGPIOPins, importRPiGPIO
 from eofrelay.interfaces import IPins
-from eofrelay.pinrelay import PinRelay
 
 
 class FakeRPiGPIO:

@@ -16,10 +16,11 @@ from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from eofrelay.access import parseNetwork
-from eofrelay.factory import RelayFactory
+from eofrelay.commands.access import parseNetwork
+from eofrelay.core.bank import RelayBank
 from eofrelay.metrics import metricsService
 from eofrelay.tap import Options, makeService
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay, connect
 
 
@@ -56,8 +57,7 @@ class MetricsTests(TestCase):
         clock = Clock()
         failing = MemoryRelay("b")
         factory = RelayFactory(
-            [MemoryRelay("a"), failing],
-            clock=clock,
+            RelayBank([MemoryRelay("a"), failing], clock=clock),
             maxConnections=2,
             allow=[parseNetwork("127.0.0.0/8")],
         )
@@ -135,7 +135,7 @@ class MetricsTests(TestCase):
         bound however long the service runs.
         """
         relays = [MemoryRelay(name) for name in "abcdef"]
-        factory = RelayFactory(relays, clock=Clock())
+        factory = RelayFactory(RelayBank(relays, clock=Clock()))
         protocol, _transport = connect(factory)
         for states in range(64):
             for index, relay in enumerate(relays):
@@ -143,7 +143,7 @@ class MetricsTests(TestCase):
                 protocol.dataReceived(f"{verb} {relay.name}<EOF>".encode())
             protocol.dataReceived(b"relays<EOF>help<EOF>on zz<EOF>")
         self.assertEqual(
-            factory.commandCounts,
+            factory.commands.commandCounts,
             {
                 ("on", "ok"): 192,
                 ("off", "ok"): 192,

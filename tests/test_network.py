@@ -20,8 +20,9 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
 from eofrelay.interfaces import IRelay
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
 from tests.sockets import listen
 
@@ -93,7 +94,7 @@ class NetworkTests(TestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b], clock=Clock())
+        self.factory = RelayFactory(RelayBank([self.a, self.b], clock=Clock()))
         self.port = self.listen(self.factory)
 
     def listen(self, factory: RelayFactory) -> int:
@@ -223,7 +224,9 @@ class NetworkTests(TestCase):
         closes gets exactly one reply.
         """
         port = self.listen(
-            RelayFactory([MemoryRelay("c")], closeAfterReply=True, clock=Clock())
+            RelayFactory(
+                RelayBank([MemoryRelay("c")], clock=Clock()), closeAfterReply=True
+            )
         )
 
         def readUntilClosed() -> bytes:
@@ -253,7 +256,7 @@ class SlowWatcherTests(TestCase):
         """
         from twisted.internet.task import deferLater
 
-        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
         port = listen(self, factory)
         watcher = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         self.addCleanup(watcher.close)
@@ -267,7 +270,7 @@ class SlowWatcherTests(TestCase):
         # up in the server process, where the test can see it.
         transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # type: ignore[union-attr]
         largest = 0
-        relay = factory.relay()
+        relay = factory.bank.relay()
         for _ in range(100):
             for _ in range(100):
                 relay.toggle()
@@ -309,7 +312,7 @@ class HalfCloseTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        self.factory = RelayFactory([NextTurnRelay()], clock=Clock())
+        self.factory = RelayFactory(RelayBank([NextTurnRelay()], clock=Clock()))
         self.port = listen(self, self.factory)
 
     @inlineCallbacks

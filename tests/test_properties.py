@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay, connect
 
 PROFILE = settings(
@@ -41,7 +42,7 @@ message = st.one_of(
 
 def fresh() -> tuple[RelayFactory, MemoryRelay, MemoryRelay]:
     a, b = MemoryRelay("a"), MemoryRelay("b")
-    return RelayFactory([a, b], maxLine=16, clock=Clock()), a, b
+    return RelayFactory(RelayBank([a, b], clock=Clock()), maxLine=16), a, b
 
 
 class ChunkingTests(SynchronousTestCase):
@@ -161,7 +162,7 @@ class ModelTests(SynchronousTestCase):
             MemoryRelay("a", asynchronous=True),
             MemoryRelay("b", asynchronous=True),
         ]
-        factory = RelayFactory(relays, clock=Clock())
+        factory = RelayFactory(RelayBank(relays, clock=Clock()))
         connections = [connect(factory, port=40000 + i) for i in range(3)]
         model = Model()
         expected: list[list[bytes]] = [[], [], []]
@@ -184,7 +185,9 @@ class ModelTests(SynchronousTestCase):
         for (_protocol, transport), replies in zip(connections, expected, strict=False):
             self.assertEqual(transport.value(), b"".join(r + b"<EOF>" for r in replies))
         self.assertEqual([r.on for r in relays], list(model.state.values()))
-        self.assertEqual([r.isOn for r in factory.relays], list(model.state.values()))
+        self.assertEqual(
+            [r.isOn for r in factory.bank.relays], list(model.state.values())
+        )
 
 
 class TimedModel:
@@ -285,7 +288,7 @@ class TimedModelTests(SynchronousTestCase):
         """
         clock = Clock()
         relays = [MemoryRelay(name) for name in "abc"]
-        factory = RelayFactory(relays, interlocks=[["a", "b"]], clock=clock)
+        factory = RelayFactory(RelayBank(relays, interlocks=[["a", "b"]], clock=clock))
         connections = [connect(factory, port=40000 + i) for i in range(2)]
         watcher, watcherTransport = connect(factory, port=40009)
         watcher.dataReceived(b"watch<EOF>")
@@ -307,7 +310,7 @@ class TimedModelTests(SynchronousTestCase):
         events = b"".join(event + b"<EOF>" for event in model.events)
         self.assertEqual(watcherTransport.value(), events)
         self.assertEqual([r.on for r in relays], list(model.state.values()))
-        pulsing = {relay.name for relay in factory.relays if relay.pulsing}
+        pulsing = {relay.name for relay in factory.bank.relays if relay.pulsing}
         self.assertEqual(pulsing, set(model.deadline))
 
 
@@ -320,57 +323,46 @@ shortcutMessage = st.one_of(
 )
 
 
-class ShortcutTests(SynchronousTestCase):
+class MeaningCacheTests(SynchronousTestCase):
     """
-    The messages the factory knows without parsing (C{on}, C{off}, C{on
-    NAME}, C{off NAME}) do exactly what they do when parsed.
+    The messages whose meaning the command layer remembers (short ones:
+    C{on}, C{off}, C{on NAME}...) do exactly what they do when parsed
+    afresh.
     """
 
     @PROFILE
     @given(st.lists(shortcutMessage, max_size=25), st.booleans())
     def test_sameAsParsed(self, messages: list[bytes], token: bool) -> None:
         """
-        The same messages to a factory with its shortcuts and to one
-        without give the same replies, the same switches and the same log.
+        The same messages to a factory that remembers meanings and to one
+        that does not give the same replies, the same switches and the
+        same log.
         """
         from twisted.logger import capturedLogs
 
         outcomes = []
-        for shortcuts in (True, False):
+        for remembered in (True, False):
             a, b = MemoryRelay("a"), MemoryRelay("B")
             factory = RelayFactory(
-                [a, b], clock=Clock(), token=b"secret" if token else None
+                RelayBank([a, b], clock=Clock()), token=b"secret" if token else None
             )
-            if not shortcuts:
-                factory.shortcuts = {}
+            if not remembered:
+                factory.commands.CACHE_LENGTH = -1
             protocol, transport = connect(factory)
             with capturedLogs() as events:
                 protocol.dataReceived(b"".join(m + b"<EOF>" for m in messages))
+                # Twice: the second time, what is remembered is used.
+                protocol.dataReceived(b"".join(m + b"<EOF>" for m in messages))
             lines = [e["log_format"].format(**e) for e in events]
             outcomes.append(
-                (transport.value(), a.history, b.history, lines, factory.commandCounts)
+                (
+                    transport.value(),
+                    a.history,
+                    b.history,
+                    lines,
+                    factory.commands.commandCounts,
+                )
             )
+            if not remembered:
+                self.assertEqual(factory.commands._meanings, {})
         self.assertEqual(outcomes[0], outcomes[1])
-
-    def test_known(self) -> None:
-        """
-        The shortcuts are C{on} and C{off} for the default relay, and C{on
-        NAME} and C{off NAME} with each name as configured and in lower
-        case.
-        """
-        a, b = MemoryRelay("a"), MemoryRelay("Pump")
-        factory = RelayFactory([a, b], clock=Clock())
-        first, second = factory.relays
-        self.assertEqual(
-            factory.shortcuts,
-            {
-                b"on": (first, True, "on"),
-                b"off": (first, False, "off"),
-                b"on a": (first, True, "on"),
-                b"off a": (first, False, "off"),
-                b"on Pump": (second, True, "on"),
-                b"off Pump": (second, False, "off"),
-                b"on pump": (second, True, "on"),
-                b"off pump": (second, False, "off"),
-            },
-        )

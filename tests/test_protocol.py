@@ -10,10 +10,12 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay import commands
-from eofrelay.factory import RelayFactory
-from eofrelay.protocol import RelayProtocol, describePeer
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
+from eofrelay.wire import replies as commands
+from eofrelay.wire.addresses import describePeer
 
 
 def replies(transport: StringTransport) -> list[bytes]:
@@ -44,7 +46,7 @@ class ProtocolTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b], clock=Clock())
+        self.factory = RelayFactory(RelayBank([self.a, self.b], clock=Clock()))
 
     def send(self, data: bytes) -> list[bytes]:
         """
@@ -188,7 +190,7 @@ class CommandTests(ProtocolTestCase):
         More than C{maxLine} bytes without a delimiter get C{error: line
         too long} after the earlier replies, and the connection is closed.
         """
-        factory = RelayFactory([self.a], maxLine=8, clock=Clock())
+        factory = RelayFactory(RelayBank([self.a], clock=Clock()), maxLine=8)
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>" + b"x" * 9)
         self.assertEqual(replies(transport), [b"success", b"error: line too long"])
@@ -198,7 +200,7 @@ class CommandTests(ProtocolTestCase):
         """
         A message of exactly C{maxLine} bytes is accepted.
         """
-        factory = RelayFactory([self.a], maxLine=8, clock=Clock())
+        factory = RelayFactory(RelayBank([self.a], clock=Clock()), maxLine=8)
         protocol, transport = connect(factory)
         protocol.dataReceived(b"  on a  <EO")
         protocol.dataReceived(b"F>")
@@ -209,7 +211,7 @@ class CommandTests(ProtocolTestCase):
         With C{closeAfterReply}, the connection is closed after the first
         reply and later messages are not executed.
         """
-        factory = RelayFactory([self.a], closeAfterReply=True, clock=Clock())
+        factory = RelayFactory(RelayBank([self.a], clock=Clock()), closeAfterReply=True)
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>off<EOF>")
         self.assertEqual(replies(transport), [b"success"])
@@ -270,7 +272,7 @@ class CommandTests(ProtocolTestCase):
         lines name the client from the header and the proxy it came
         through.
         """
-        self.factory.token = b"secret"
+        self.factory.commands.token = b"secret"
         self.assertEqual(
             self.throughProxy(
                 b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\nauth secret<EOF>on b<EOF>"
@@ -303,7 +305,7 @@ class OrderTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.a = MemoryRelay("a", asynchronous=True)
         self.b = MemoryRelay("b", asynchronous=True)
-        self.factory = RelayFactory([self.a, self.b], clock=Clock())
+        self.factory = RelayFactory(RelayBank([self.a, self.b], clock=Clock()))
 
     def test_outOfOrderDeferreds(self) -> None:
         """
@@ -443,7 +445,7 @@ class OrderTests(SynchronousTestCase):
         protocol.connectionLost(None)  # type: ignore[arg-type]
         self.a.pending[0][0].callback(None)
         self.assertEqual(transport.value(), b"")
-        self.assertTrue(self.factory.relay("a").isOn)
+        self.assertTrue(self.factory.bank.relay("a").isOn)
 
     def test_arrivalOrderAcrossConnections(self) -> None:
         """
@@ -478,7 +480,7 @@ class FlowControlTests(SynchronousTestCase):
         executed in order.
         """
         relay = MemoryRelay("a")
-        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
+        protocol, transport = connect(RelayFactory(RelayBank([relay], clock=Clock())))
         self.assertIs(transport.producer, protocol)
         self.assertTrue(transport.streaming)
         protocol.pauseProducing()
@@ -495,7 +497,7 @@ class FlowControlTests(SynchronousTestCase):
         gets its reply in order.
         """
         relay = MemoryRelay("a", asynchronous=True)
-        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
+        protocol, transport = connect(RelayFactory(RelayBank([relay], clock=Clock())))
         protocol.MAX_PENDING = 4
         protocol.dataReceived(b"toggle<EOF>" * 10)
         self.assertEqual(transport.producerState, "paused")
@@ -512,7 +514,7 @@ class FlowControlTests(SynchronousTestCase):
         towards C{MAX_PENDING} too.
         """
         relay = MemoryRelay("a", asynchronous=True)
-        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
+        protocol, transport = connect(RelayFactory(RelayBank([relay], clock=Clock())))
         protocol.MAX_PENDING = 8
         protocol.dataReceived(b"on<EOF>" + b"ping<EOF>" * 100)
         self.assertEqual(transport.producerState, "paused")
@@ -536,7 +538,7 @@ class FlowControlTests(SynchronousTestCase):
                 if len(self.value()) > 100 and self.producer is not None:
                     self.producer.pauseProducing()
 
-        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
         protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
         transport = Filling()
         protocol.makeConnection(transport)  # type: ignore[union-attr]
@@ -555,7 +557,9 @@ class FlowControlTests(SynchronousTestCase):
         Closing the connection unregisters the protocol as producer first,
         so that the transport closes once its buffer is written.
         """
-        protocol, transport = connect(RelayFactory([MemoryRelay("a")], clock=Clock()))
+        protocol, transport = connect(
+            RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
+        )
         protocol.dataReceived(b"quit<EOF>")
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
@@ -565,7 +569,7 @@ class FlowControlTests(SynchronousTestCase):
         Connect a protocol to C{transport} and send C{quit}.
         """
         clock = Clock()
-        factory = RelayFactory([MemoryRelay("a")], clock=clock)
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=clock))
         protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
         assert isinstance(protocol, RelayProtocol)
         protocol.makeConnection(transport)
@@ -649,7 +653,7 @@ class FlowControlTests(SynchronousTestCase):
         When the transport stops its producer, nothing more is executed.
         """
         relay = MemoryRelay("a")
-        protocol, transport = connect(RelayFactory([relay], clock=Clock()))
+        protocol, transport = connect(RelayFactory(RelayBank([relay], clock=Clock())))
         protocol.stopProducing()
         protocol.dataReceived(b"on<EOF>")
         self.assertEqual((transport.value(), relay.history), (b"", []))
@@ -657,21 +661,19 @@ class FlowControlTests(SynchronousTestCase):
 
 class ParseCacheTests(SynchronousTestCase):
     """
-    The memo of parsed messages.
+    The memo of what messages mean.
     """
 
     def test_bounded(self) -> None:
         """
         Short messages are remembered; long ones and C{auth} are not.
         """
-        from eofrelay import commands as module
-
-        module._parsed.clear()
-        module.parseCached(b"on")
-        module.parseCached(b"on " + b"x" * 100)
-        module.parseCached(b"auth s3cret")
-        self.assertRaises(commands.CommandError, module.parseCached, b"  ")
-        self.assertEqual(set(module._parsed), {b"on", b"  "})
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=Clock()))
+        protocol, transport = connect(factory)
+        protocol.dataReceived(
+            b"on<EOF>on " + b"x" * 100 + b"<EOF>auth s3cret<EOF>  <EOF>"
+        )
+        self.assertEqual(set(factory.commands._meanings), {b"on", b"  "})
 
 
 class MemoryRelayTests(SynchronousTestCase):

@@ -10,9 +10,10 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay import commands
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay, connect
+from eofrelay.wire import replies as commands
 
 
 def replies(transport: StringTransport) -> list[bytes]:
@@ -30,7 +31,7 @@ class PulseTests(SynchronousTestCase):
         self.clock = Clock()
         self.a = MemoryRelay("a")
         self.b = MemoryRelay("b")
-        self.factory = RelayFactory([self.a, self.b], clock=self.clock)
+        self.factory = RelayFactory(RelayBank([self.a, self.b], clock=self.clock))
         self.protocol, self.transport = connect(self.factory)
         self.other, self.otherTransport = connect(self.factory, port=40001)
 
@@ -64,12 +65,12 @@ class PulseTests(SynchronousTestCase):
             for connection in (self.protocol, self.other):
                 self.protocol.dataReceived(b"pulse 100<EOF>")
                 connection.dataReceived(command + b"<EOF>")
-                self.assertFalse(self.factory.relay().pulsing)
+                self.assertFalse(self.factory.bank.relay().pulsing)
                 del self.a.history[:]
                 self.clock.advance(1)
                 self.assertEqual(self.a.history, [], command)
-                self.assertEqual(self.factory.relay().isOn, final, command)
-                self.factory.relay().switch(False)
+                self.assertEqual(self.factory.bank.relay().isOn, final, command)
+                self.factory.bank.relay().switch(False)
 
     def test_notCancelledByOthers(self) -> None:
         """
@@ -88,10 +89,10 @@ class PulseTests(SynchronousTestCase):
         self.clock.advance(0.09)
         self.other.dataReceived(b"pulse 100<EOF>")
         self.clock.advance(0.09)
-        self.assertTrue(self.factory.relay().isOn)
+        self.assertTrue(self.factory.bank.relay().isOn)
         self.clock.advance(0.01)
-        self.assertFalse(self.factory.relay().isOn)
-        self.assertFalse(self.factory.relay().pulsing)
+        self.assertFalse(self.factory.bank.relay().isOn)
+        self.assertFalse(self.factory.bank.relay().pulsing)
 
     def test_badArguments(self) -> None:
         """
@@ -149,7 +150,7 @@ class PulseTests(SynchronousTestCase):
         self.protocol.dataReceived(b"off<EOF>")
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
         self.a.failWith = None
-        self.assertTrue(self.factory.relay().pulsing)
+        self.assertTrue(self.factory.bank.relay().pulsing)
         self.clock.advance(0.059)
         self.assertEqual(self.a.history, [True])
         self.clock.advance(0.001)
@@ -160,7 +161,9 @@ class PulseTests(SynchronousTestCase):
         Durations with thousands of digits are refused as bad arguments, and
         so are zero and 86400001 however many leading zeros they have.
         """
-        factory = RelayFactory([MemoryRelay("a")], maxLine=10_000, clock=self.clock)
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a")], clock=self.clock), maxLine=10_000
+        )
         protocol, transport = connect(factory)
         protocol.dataReceived(
             b"pulse " + b"9" * 5000 + b"<EOF>pulse " + b"0" * 5000 + b"<EOF>"
@@ -173,9 +176,11 @@ class PulseTests(SynchronousTestCase):
         Leading zeros do not count: C{pulse 00000000001} and a duration of
         thousands of zeros then C{250} are pulses of 1 and 250 ms.
         """
-        factory = RelayFactory([MemoryRelay("a")], maxLine=10_000, clock=self.clock)
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a")], clock=self.clock), maxLine=10_000
+        )
         protocol, transport = connect(factory)
-        relay = factory.relay()
+        relay = factory.bank.relay()
         protocol.dataReceived(b"pulse 00000000001<EOF>")
         self.assertEqual(replies(transport), [b"success"])
         self.clock.advance(0.001)
@@ -192,7 +197,7 @@ class PulseTests(SynchronousTestCase):
         The commanded state (what the state file records) of a pulsing
         relay is off; so is it when the pulse's switch-off failed.
         """
-        relay = self.factory.relay()
+        relay = self.factory.bank.relay()
         self.protocol.dataReceived(b"pulse 100<EOF>")
         self.assertEqual((relay.isOn, relay.commanded), (True, False))
         self.a.failWith = OSError("stuck")
@@ -209,12 +214,12 @@ class PulseTests(SynchronousTestCase):
         the commanded state off until it runs.
         """
         relay = MemoryRelay("a", asynchronous=True)
-        factory = RelayFactory([relay], clock=self.clock)
+        factory = RelayFactory(RelayBank([relay], clock=self.clock))
         protocol, _ = connect(factory)
         protocol.dataReceived(b"pulse 100<EOF>")
         relay.pending.pop(0)[0].callback(None)
         protocol.dataReceived(b"toggle<EOF>on<EOF>")
-        state = factory.relay()
+        state = factory.bank.relay()
         self.assertEqual((state.isOn, state.commanded), (True, False))
         relay.pending.pop(0)[0].callback(None)
         relay.pending.pop(0)[0].callback(None)
@@ -226,7 +231,7 @@ class PulseTests(SynchronousTestCase):
         then on, and tells the listeners (so that a state file records it),
         without an event; without a pulse it does nothing.
         """
-        relay = self.factory.relay()
+        relay = self.factory.bank.relay()
         changes: list[tuple[str, bool, bool, bool]] = []
         relay.listeners.append(
             lambda state, old, new: changes.append(
@@ -245,7 +250,7 @@ class PulseTests(SynchronousTestCase):
             (relay.isOn, relay.pulsing, relay.commanded), (True, False, True)
         )
         self.assertEqual(changes, [("a", False, True, False), ("a", True, True, True)])
-        self.assertEqual(self.factory.commandedStates(), {"a": True, "b": False})
+        self.assertEqual(self.factory.bank.commandedStates(), {"a": True, "b": False})
         self.clock.advance(1)
         self.assertEqual((relay.isOn, self.a.history), (True, [True]))
         self.assertEqual(self.transport.value(), b"")
@@ -258,7 +263,7 @@ class PulseTests(SynchronousTestCase):
         duration that is not an C{int} from 1 to 86,400,000 ms) with
         C{ValueError}, switching nothing.
         """
-        relay = self.factory.relay()
+        relay = self.factory.bank.relay()
         for milliseconds in (0, -1, 86_400_001, 1.5, True, "10"):
             self.assertRaises(ValueError, relay.pulse, milliseconds)
         self.assertEqual(
@@ -271,7 +276,7 @@ class PulseTests(SynchronousTestCase):
         L{RelayState.endPulse} called before the pulse's time switches the
         relay off once: the pulse's own switch-off no longer comes.
         """
-        relay = self.factory.relay()
+        relay = self.factory.bank.relay()
         self.protocol.dataReceived(b"pulse 100<EOF>")
         relay.endPulse()
         self.assertEqual(
@@ -286,7 +291,7 @@ class PulseTests(SynchronousTestCase):
         C{off} that arrives before then still cancels it.
         """
         relay = MemoryRelay("a", asynchronous=True)
-        factory = RelayFactory([relay], clock=self.clock)
+        factory = RelayFactory(RelayBank([relay], clock=self.clock))
         protocol, transport = connect(factory)
         protocol.dataReceived(b"pulse 100<EOF>off<EOF>")
         self.clock.advance(1)
@@ -306,7 +311,7 @@ class WatchTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.factory = RelayFactory(
-            [MemoryRelay("a"), MemoryRelay("Bee")], clock=Clock()
+            RelayBank([MemoryRelay("a"), MemoryRelay("Bee")], clock=Clock())
         )
 
     def test_events(self) -> None:
@@ -389,9 +394,11 @@ class InterlockTests(SynchronousTestCase):
         self.down = MemoryRelay("down")
         self.light = MemoryRelay("light")
         self.factory = RelayFactory(
-            [self.up, self.down, self.light],
-            interlocks=[["up", "down"]],
-            clock=self.clock,
+            RelayBank(
+                [self.up, self.down, self.light],
+                interlocks=[["up", "down"]],
+                clock=self.clock,
+            )
         )
         self.protocol, self.transport = connect(self.factory)
 
@@ -437,7 +444,7 @@ class InterlockTests(SynchronousTestCase):
             MemoryRelay("down", asynchronous=True),
         )
         factory = RelayFactory(
-            [up, down], interlocks=[["up", "down"]], clock=self.clock
+            RelayBank([up, down], interlocks=[["up", "down"]], clock=self.clock)
         )
         protocol, _ = connect(factory)
         other, _ = connect(factory, port=40001)
@@ -472,7 +479,7 @@ class InterlockTests(SynchronousTestCase):
         self.protocol.dataReceived(b"on down<EOF>pulse up 100<EOF>")
         self.assertEqual(self.down.history, [True, False])
         self.protocol.dataReceived(b"on down<EOF>")
-        self.assertFalse(self.factory.relay("up").pulsing)
+        self.assertFalse(self.factory.bank.relay("up").pulsing)
         self.clock.advance(1)
         self.assertEqual(self.up.history, [True, False])
         self.assertEqual(self.down.history, [True, False, True])
@@ -501,7 +508,7 @@ class InterlockTests(SynchronousTestCase):
         self.protocol.dataReceived(b"pulse up 100<EOF>")
         self.up.failWith = OSError("stuck")
         self.protocol.dataReceived(b"on down<EOF>")
-        self.assertTrue(self.factory.relay("up").pulsing)
+        self.assertTrue(self.factory.bank.relay("up").pulsing)
         self.up.failWith = None
         self.clock.advance(0.1)
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)

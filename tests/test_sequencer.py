@@ -9,7 +9,8 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.sequencer import Sequencer, then
+from eofrelay.core.results import then
+from eofrelay.core.sequencer import Sequencer
 
 
 class SequencerTests(SynchronousTestCase):

@@ -11,11 +11,12 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
+from eofrelay.core.statefile import StateFile
 from eofrelay.gpio.memory import MemoryPins
-from eofrelay.pinrelay import PinRelay
-from eofrelay.service import RelayService
-from eofrelay.statefile import StateFile
+from eofrelay.gpio.pinrelay import PinRelay
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.wiring.service import RelayService
 
 
 class RelayServiceTests(TestCase):
@@ -29,14 +30,16 @@ class RelayServiceTests(TestCase):
         every relay off and releases the pins.
         """
         pins = MemoryPins()
-        factory = RelayFactory([PinRelay("a", pins, 5), PinRelay("b", pins, 6)])
+        factory = RelayFactory(
+            RelayBank([PinRelay("a", pins, 5), PinRelay("b", pins, 6)])
+        )
         endpoint = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
         service = RelayService(factory, [endpoint], pins)
         service.startService()
         [listener] = list(service)
         port = listener._waitingForPort.result  # type: ignore[attr-defined]
         self.assertTrue(port.getHost().port)
-        factory.relay("b").switch(True)
+        factory.bank.relay("b").switch(True)
         stopped = service.stopService()
 
         def check(ignored: object) -> None:
@@ -45,7 +48,7 @@ class RelayServiceTests(TestCase):
                 [(5, False), (6, False), (6, True), (5, False), (6, False)],
             )
             self.assertTrue(pins.released)
-            self.assertFalse(factory.relay("b").isOn)
+            self.assertFalse(factory.bank.relay("b").isOn)
 
         return stopped.addCallback(check)  # type: ignore[return-value]
 
@@ -64,14 +67,20 @@ class ExitPolicyTests(TestCase):
             path, lambda function, *args: maybeDeferred(function, *args)
         )
         factory = RelayFactory(
-            [PinRelay("a", pins, 5), PinRelay("b", pins, 6), PinRelay("c", pins, 7)],
-            clock=clock,
-            stateFile=stateFile,
+            RelayBank(
+                [
+                    PinRelay("a", pins, 5),
+                    PinRelay("b", pins, 6),
+                    PinRelay("c", pins, 7),
+                ],
+                clock=clock,
+                stateFile=stateFile,
+            )
         )
         service = RelayService(factory, [], pins, onExit)
         service.startService()
-        factory.relay("a").switch(True)
-        factory.relay("b").pulse(5000)
+        factory.bank.relay("a").switch(True)
+        factory.bank.relay("b").pulse(5000)
         return service, pins, clock, path
 
     def test_off(self) -> None:
@@ -126,7 +135,9 @@ class ExitPolicyTests(TestCase):
         service, pins, clock, path = self.build("keep")
         self.successResultOf(service.stopService())
         self.assertEqual(pins.history[-1], (6, False))
-        self.assertEqual([r.isOn for r in service.factory.relays], [True, False, False])
+        self.assertEqual(
+            [r.isOn for r in service.factory.bank.relays], [True, False, False]
+        )
         self.assertEqual(clock.getDelayedCalls(), [])
         self.assertFalse(pins.released)
         self.assertEqual(pins.levels, {5: True, 6: False, 7: False})
@@ -144,9 +155,11 @@ class ExitPolicyTests(TestCase):
         stateFile.save({"a": True, "b": True})
         pins = MemoryPins()
         factory = RelayFactory(
-            [PinRelay("a", pins, 5), PinRelay("b", pins, 6, on=True)],
-            clock=Clock(),
-            stateFile=stateFile,
+            RelayBank(
+                [PinRelay("a", pins, 5), PinRelay("b", pins, 6, on=True)],
+                clock=Clock(),
+                stateFile=stateFile,
+            )
         )
         service = RelayService(factory, [], pins)
         service.startService()
@@ -157,5 +170,5 @@ class ExitPolicyTests(TestCase):
         """
         Only C{off} and C{keep} are exit policies.
         """
-        factory = RelayFactory([PinRelay("a", MemoryPins(), 5)])
+        factory = RelayFactory(RelayBank([PinRelay("a", MemoryPins(), 5)]))
         self.assertRaises(ValueError, RelayService, factory, [], None, "on")

@@ -11,7 +11,8 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.statefile import (
+from eofrelay.core.bank import RelayBank
+from eofrelay.core.statefile import (
     StateFile,
     decodeStates,
     encodeStates,
@@ -211,12 +212,14 @@ class RepeatedCommandTests(SynchronousTestCase):
         """
         from twisted.internet.task import Clock
 
-        from eofrelay.factory import RelayFactory
+        from eofrelay.tcp.factory import RelayFactory
         from eofrelay.testing import MemoryRelay, connect
 
         StateFile(self.path, synchronously).save({"relay": True})
         stateFile = StateFile(self.path, synchronously)
-        factory = RelayFactory([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        factory = RelayFactory(
+            RelayBank([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        )
         protocol, transport = connect(factory)
         protocol.dataReceived(b"off<EOF>")
         self.assertEqual(transport.value(), b"success<EOF>")
@@ -229,7 +232,7 @@ class RepeatedCommandTests(SynchronousTestCase):
         from twisted.internet.defer import fail
         from twisted.internet.task import Clock
 
-        from eofrelay.factory import RelayFactory
+        from eofrelay.tcp.factory import RelayFactory
         from eofrelay.testing import MemoryRelay, connect
 
         attempts: list[object] = []
@@ -241,7 +244,9 @@ class RepeatedCommandTests(SynchronousTestCase):
             return maybeDeferred(function, *args)
 
         stateFile = StateFile(self.path, diskFullOnce)
-        factory = RelayFactory([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        factory = RelayFactory(
+            RelayBank([MemoryRelay()], clock=Clock(), stateFile=stateFile)
+        )
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>")
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)

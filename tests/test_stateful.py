@@ -21,8 +21,9 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.factory import RelayFactory
-from eofrelay.protocol import RelayProtocol
+from eofrelay.core.bank import RelayBank
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
 
 MAX_LINE = 24
@@ -133,7 +134,7 @@ class RelayMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.relays = [MemoryRelay("a"), MemoryRelay("b")]
         self.factory = RelayFactory(
-            self.relays, maxLine=MAX_LINE, idleTimeout=IDLE, clock=self.clock
+            RelayBank(self.relays, clock=self.clock), maxLine=MAX_LINE, idleTimeout=IDLE
         )
         self.model = Model()
         self.connections: list[
@@ -207,7 +208,7 @@ class RelayMachine(RuleBasedStateMachine):
             if not connection.lost:
                 assert transport.disconnecting == connection.closed
         assert [relay.on for relay in self.relays] == list(self.model.state.values())
-        pulsing = {relay.name for relay in self.factory.relays if relay.pulsing}
+        pulsing = {relay.name for relay in self.factory.bank.relays if relay.pulsing}
         assert pulsing == set(self.model.deadline)
 
     def teardown(self) -> None:

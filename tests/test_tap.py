@@ -10,8 +10,9 @@ from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.gpio.memory import MemoryPins
-from eofrelay.service import RelayService
-from eofrelay.tap import Options, RelaySpec, makeService, parseRelaySpec
+from eofrelay.tap import Options, makeService
+from eofrelay.wiring.options import RelaySpec, parseRelaySpec
+from eofrelay.wiring.service import RelayService
 
 
 def parse(*arguments: str) -> Options:
@@ -169,7 +170,7 @@ class MakeServiceTests(SynchronousTestCase):
         )
         self.assertIsInstance(service, RelayService)
         factory = service.factory
-        self.assertEqual([relay.name for relay in factory.relays], ["a", "b"])
+        self.assertEqual([relay.name for relay in factory.bank.relays], ["a", "b"])
         self.assertEqual(factory.maxLine, 64)
         self.assertTrue(factory.closeAfterReply)
         self.assertEqual(len(list(service)), 2)
@@ -183,13 +184,13 @@ class MakeServiceTests(SynchronousTestCase):
         When the GPIO backend cannot run, C{makeService} exits with one
         line saying why, not a traceback.
         """
-        import eofrelay.tap
+        import eofrelay.wiring.build
         from eofrelay.gpio import GPIOUnavailable
 
         def unavailable(backend: str, chip: object = None) -> None:
             raise GPIOUnavailable("RPi.GPIO cannot run here: not a Pi")
 
-        self.patch(eofrelay.tap, "openPins", unavailable)
+        self.patch(eofrelay.wiring.build, "openPins", unavailable)
         error = self.assertRaises(SystemExit, makeService, parse("--gpio", "rpi"))
         self.assertEqual(error.code, "eofrelay: RPi.GPIO cannot run here: not a Pi")
 
@@ -197,7 +198,7 @@ class MakeServiceTests(SynchronousTestCase):
         """
         When one pin cannot be set up, the pins set up before are released.
         """
-        import eofrelay.tap
+        import eofrelay.wiring.build
         from eofrelay.gpio import GPIOUnavailable
 
         pins = MemoryPins()
@@ -209,7 +210,7 @@ class MakeServiceTests(SynchronousTestCase):
             original(pin, activeLow, on)
 
         pins.setup = setup  # type: ignore[method-assign]
-        self.patch(eofrelay.tap, "openPins", lambda backend, chip=None: pins)
+        self.patch(eofrelay.wiring.build, "openPins", lambda backend, chip=None: pins)
         error = self.assertRaises(
             SystemExit, makeService, parse("--relay", "a:5", "--relay", "b:6")
         )
@@ -314,7 +315,7 @@ class PowerOnTests(SynchronousTestCase):
         pins = service.pins
         assert isinstance(pins, MemoryPins)
         self.assertEqual(pins.history, [(5, True), (6, True)])
-        self.assertEqual([r.isOn for r in service.factory.relays], [True, True])
+        self.assertEqual([r.isOn for r in service.factory.bank.relays], [True, True])
 
     def test_restoreAfterRestart(self) -> None:
         """
@@ -328,23 +329,25 @@ class PowerOnTests(SynchronousTestCase):
             "--state-file", path, "--power-on", "restore",
         )  # fmt: skip
         first = self.build(*arguments)
-        first.factory.stateFile._runInThread = lambda f, *a: f(*a)  # type: ignore[union-attr]
-        first.factory.relay("b").switch(True)
-        first.factory.relay("c").pulse(60_000)
+        first.factory.bank.stateFile._runInThread = lambda f, *a: f(*a)  # type: ignore[union-attr]
+        first.factory.bank.relay("b").switch(True)
+        first.factory.bank.relay("c").pulse(60_000)
         second = self.build(*arguments)
         # The first run's pulse timer, on the global reactor.
-        first.factory.relay("c").cancelPulse()
+        first.factory.bank.relay("c").cancelPulse()
         pins = second.pins
         assert isinstance(pins, MemoryPins)
         self.assertEqual(pins.history, [(5, False), (6, True), (7, False)])
-        self.assertEqual([r.isOn for r in second.factory.relays], [False, True, False])
+        self.assertEqual(
+            [r.isOn for r in second.factory.bank.relays], [False, True, False]
+        )
 
     def test_restoreMissingFile(self) -> None:
         """
         With a missing state file, the service still starts, all off.
         """
         service = self.build("--state-file", self.mktemp(), "--power-on", "restore")
-        self.assertEqual([r.isOn for r in service.factory.relays], [False])
+        self.assertEqual([r.isOn for r in service.factory.bank.relays], [False])
 
 
 class ProtectionOptionsTests(SynchronousTestCase):
@@ -386,7 +389,7 @@ class ProtectionOptionsTests(SynchronousTestCase):
         )  # fmt: skip
         factory = service.factory
         self.assertEqual(
-            (factory.idleTimeout, factory.maxConnections, factory.token),
+            (factory.idleTimeout, factory.maxConnections, factory.commands.token),
             (0, 5, b"abc123"),
         )
         self.assertEqual(
@@ -412,7 +415,7 @@ class ProtectionOptionsTests(SynchronousTestCase):
         )  # fmt: skip
         with capturedLogs() as events:
             service = makeService(options)
-        self.assertEqual(service.factory.token, b"abc")
+        self.assertEqual(service.factory.commands.token, b"abc")
         [warning] = [e for e in events if "token file" in e["log_format"]]
         self.assertEqual(warning["log_level"].name, "warn")
         self.assertIn(

@@ -19,8 +19,9 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from eofrelay.factory import RelayFactory
+from eofrelay.core.bank import RelayBank
 from eofrelay.tap import Options
+from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
 from tests.sockets import sendsAtOnce
 
@@ -199,7 +200,7 @@ class TLSTests(TestCase):
         Nagle's algorithm off on the TCP connection under TLS.
         """
         relay = MemoryRelay("a")
-        factory = RelayFactory([relay], clock=Clock())
+        factory = RelayFactory(RelayBank([relay], clock=Clock()))
         client = yield self.listenTLS(factory)
         replies = Replies(2)
         yield connectProtocol(client, replies)
@@ -218,7 +219,9 @@ class TLSTests(TestCase):
         to its C{watch}; events written together may be gathered into one
         TLS record, but are never held back behind a later reply.
         """
-        factory = RelayFactory([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a"), MemoryRelay("b")], clock=Clock())
+        )
         client = yield self.listenTLS(factory)
         watcher = Replies(1)
         yield connectProtocol(client, watcher)
@@ -249,7 +252,7 @@ class TLSTests(TestCase):
 
         from tests.sockets import closed
 
-        factory = RelayFactory([MemoryRelay("a")], clock=Clock())
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
         client = yield self.listenTLS(factory)
         replies = Replies(2)
         yield connectProtocol(client, replies)
@@ -270,7 +273,7 @@ class TLSTests(TestCase):
         from tests.sockets import closed
 
         relay = MemoryRelay("a")
-        factory = RelayFactory([relay], clock=Clock())
+        factory = RelayFactory(RelayBank([relay], clock=Clock()))
         yield self.listenTLS(factory)
         for _attempt in range(5):
             received = yield deferToThread(
@@ -306,11 +309,12 @@ class TLSTests(TestCase):
         A peer outside C{--allow} is cut off at once over TLS too, without
         a handshake, and nothing stays open.
         """
-        from eofrelay.access import parseNetwork
+        from eofrelay.commands.access import parseNetwork
         from tests.sockets import closed
 
         factory = RelayFactory(
-            [MemoryRelay("a")], clock=Clock(), allow=[parseNetwork("10.0.0.0/8")]
+            RelayBank([MemoryRelay("a")], clock=Clock()),
+            allow=[parseNetwork("10.0.0.0/8")],
         )
         client = yield self.listenTLS(factory)
         replies = Replies(1)

@@ -19,7 +19,8 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from eofrelay.writethrough import isWrapper, noDelay, usesTLS, writeThrough
+from eofrelay.tcp.writethrough import writeThrough
+from eofrelay.wire.layers import isWrapper, noDelay, usesTLS
 from tests.sockets import listen
 
 TIMEOUT = 10.0

@@ -16,13 +16,10 @@ from twisted.application.service import Application
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 
-from eofrelay import MemoryPins, PinRelay, RelayFactory, RelayService
+from eofrelay import MemoryPins, PinRelay, RelayBank, RelayFactory, RelayService
 
 pins = MemoryPins()
-factory = RelayFactory(
-    [PinRelay("up", pins, 17), PinRelay("down", pins, 27, activeLow=True)],
-    interlocks=[["up", "down"]],
-)
+factory = RelayFactory(RelayBank([PinRelay("up", pins, 17), PinRelay("down", pins, 27, activeLow=True)], interlocks=[["up", "down"]]))
 endpoint = serverFromString(
     reactor, os.environ.get("EOFRELAY_LISTEN", "tcp:1100:interface=127.0.0.1")
 )

@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater, react
 from zope.interface import implementer
 
-from eofrelay import IRelay, RelayFactory
+from eofrelay import IRelay, RelayBank, RelayFactory
 
 
 @implementer(IRelay)
@@ -56,7 +56,9 @@ def makeFactory(clock: IReactorTime) -> RelayFactory:
     A factory for two channels of the board.
     """
     return RelayFactory(
-        [NetworkRelay("fan", clock), NetworkRelay("heater", clock)], clock=clock
+        RelayBank(
+            [NetworkRelay("fan", clock), NetworkRelay("heater", clock)], clock=clock
+        )
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Optional, Union
+from typing import ClassVar, Optional, Union
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import clientFromString, connectProtocol
@@ -26,9 +26,10 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IReactorCore, IStreamClientEndpoint
 from twisted.python.failure import Failure
 
-from eofrelay import commands
-from eofrelay.framing import EOFReceiver
-from eofrelay.writethrough import noDelay
+from eofrelay.wire import replies
+from eofrelay.wire.framing import EOFReceiver
+from eofrelay.wire.layers import noDelay
+from eofrelay.wire.replies import isWord
 
 __all__ = [
     "ERRORS",
@@ -60,6 +61,9 @@ class RelayError(Exception):
     @ivar reply: The reply, e.g. C{"error: unknown relay"}.
     """
 
+    #: The error reply this exception stands for, if one.
+    REPLY: ClassVar[Optional[bytes]] = None
+
     def __init__(self, reply: str) -> None:
         super().__init__(reply)
         self.reply = reply
@@ -68,41 +72,61 @@ class RelayError(Exception):
 class UnknownCommand(RelayError):
     """C{error: unknown command}"""
 
+    REPLY = replies.UNKNOWN_COMMAND
+
 
 class EmptyCommand(RelayError):
     """C{error: empty command}"""
+
+    REPLY = replies.EMPTY_COMMAND
 
 
 class BadEncoding(RelayError):
     """C{error: bad encoding}"""
 
+    REPLY = replies.BAD_ENCODING
+
 
 class UnknownRelay(RelayError):
     """C{error: unknown relay}"""
+
+    REPLY = replies.UNKNOWN_RELAY
 
 
 class BadArgument(RelayError):
     """C{error: bad argument}"""
 
+    REPLY = replies.BAD_ARGUMENT
+
 
 class HardwareError(RelayError):
     """C{error: hardware failure}"""
+
+    REPLY = replies.HARDWARE_FAILURE
 
 
 class AuthenticationRequired(RelayError):
     """C{error: authentication required}"""
 
+    REPLY = replies.AUTHENTICATION_REQUIRED
+
 
 class AuthenticationFailed(RelayError):
     """C{error: authentication failed}"""
+
+    REPLY = replies.AUTHENTICATION_FAILED
 
 
 class LineTooLong(RelayError):
     """C{error: line too long}"""
 
+    REPLY = replies.LINE_TOO_LONG
+
 
 class TooManyConnections(RelayError):
     """C{error: too many connections}"""
+
+    REPLY = replies.TOO_MANY_CONNECTIONS
 
 
 class UnexpectedReply(RelayError):
@@ -118,18 +142,9 @@ class ConnectionLost(Exception):
     """
 
 
-#: The exception for each error reply.
+#: The exception for each error reply of L{eofrelay.wire.replies}.
 ERRORS: dict[bytes, type[RelayError]] = {
-    commands.UNKNOWN_COMMAND: UnknownCommand,
-    commands.EMPTY_COMMAND: EmptyCommand,
-    commands.BAD_ENCODING: BadEncoding,
-    commands.UNKNOWN_RELAY: UnknownRelay,
-    commands.BAD_ARGUMENT: BadArgument,
-    commands.HARDWARE_FAILURE: HardwareError,
-    commands.AUTHENTICATION_REQUIRED: AuthenticationRequired,
-    commands.AUTHENTICATION_FAILED: AuthenticationFailed,
-    commands.LINE_TOO_LONG: LineTooLong,
-    commands.TOO_MANY_CONNECTIONS: TooManyConnections,
+    error.REPLY: error for error in RelayError.__subclasses__() if error.REPLY
 }
 
 _CONNECTION_DONE = Failure(ConnectionDone())
@@ -173,7 +188,7 @@ class RelayClientProtocol(EOFReceiver):
         Send each message at once, without waiting for the acknowledgement
         of the one before (L{noDelay}).
         """
-        noDelay(self.transport)  # type: ignore[arg-type]
+        noDelay(self.transport)
 
     def send(self, message: str) -> Deferred[bytes]:
         """
@@ -219,7 +234,7 @@ class RelayClientProtocol(EOFReceiver):
         """
         A reply too long to be one: give up on this connection.
         """
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def _closedWith(self, why: str) -> Exception:
         """
@@ -230,7 +245,7 @@ class RelayClientProtocol(EOFReceiver):
             return errorFor(self._unsolicited)
         return ConnectionLost(why)
 
-    def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:  # type: ignore[override]
+    def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:
         """
         Fail every command still waiting for its reply: with the error the
         server sent unasked, if any, or with L{ConnectionLost}.
@@ -251,9 +266,9 @@ def _expect(expected: bytes) -> Callable[[bytes], None]:
 
 
 def _state(reply: bytes) -> bool:
-    if reply not in (commands.ON, commands.OFF):
+    if reply not in (replies.ON, replies.OFF):
         raise UnexpectedReply(reply.decode("ascii", "replace"))
-    return reply == commands.ON
+    return reply == replies.ON
 
 
 def _relays(reply: bytes) -> dict[str, bool]:
@@ -279,7 +294,7 @@ def _message(verb: str, *arguments: object) -> Union[str, ValueError]:
     for argument in arguments:
         if argument is None:
             continue
-        if not (isinstance(argument, str) and commands.isArgument(argument)):
+        if not (isinstance(argument, str) and isWord(argument)):
             # Not quoted: it may be a token.
             return ValueError(
                 f"{verb}: an argument is one word of printable ASCII, without <EOF>"
@@ -315,26 +330,26 @@ class RelayClient:
         """
         Switch C{relay} (or the default relay, or C{"all"}) on.
         """
-        return self._send("on", relay).addCallback(_expect(commands.SUCCESS))
+        return self._send("on", relay).addCallback(_expect(replies.SUCCESS))
 
     def off(self, relay: Optional[str] = None) -> Deferred[None]:
         """
         Switch C{relay} (or the default relay, or C{"all"}) off.
         """
-        return self._send("off", relay).addCallback(_expect(commands.SUCCESS))
+        return self._send("off", relay).addCallback(_expect(replies.SUCCESS))
 
     def toggle(self, relay: Optional[str] = None) -> Deferred[None]:
         """
         Invert C{relay}.
         """
-        return self._send("toggle", relay).addCallback(_expect(commands.SUCCESS))
+        return self._send("toggle", relay).addCallback(_expect(replies.SUCCESS))
 
     def pulse(self, milliseconds: int, relay: Optional[str] = None) -> Deferred[None]:
         """
         Switch C{relay} on now and off after C{milliseconds}.
         """
         return self._send("pulse", relay, str(milliseconds)).addCallback(
-            _expect(commands.SUCCESS)
+            _expect(replies.SUCCESS)
         )
 
     def status(self, relay: Optional[str] = None) -> Deferred[bool]:
@@ -353,26 +368,26 @@ class RelayClient:
         """
         Check that the server answers.
         """
-        return self.protocol.send("ping").addCallback(_expect(commands.PONG))
+        return self.protocol.send("ping").addCallback(_expect(replies.PONG))
 
     def auth(self, token: str) -> Deferred[None]:
         """
         Unlock the other commands with C{token}.
         """
-        return self._send("auth", token).addCallback(_expect(commands.SUCCESS))
+        return self._send("auth", token).addCallback(_expect(replies.SUCCESS))
 
     def watch(self, callback: EventCallback) -> Deferred[None]:
         """
         Call C{callback(name, on)} for every change of any relay from now on.
         """
         self.protocol.eventReceived = callback
-        return self.protocol.send("watch").addCallback(_expect(commands.SUCCESS))
+        return self.protocol.send("watch").addCallback(_expect(replies.SUCCESS))
 
     def quit(self) -> Deferred[None]:
         """
         Say goodbye; the server closes the connection.
         """
-        return self.protocol.send("quit").addCallback(_expect(commands.BYE))
+        return self.protocol.send("quit").addCallback(_expect(replies.BYE))
 
     def disconnect(self) -> Deferred[None]:
         """

@@ -7,7 +7,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from twisted.internet.interfaces import IConsumer, IPushProducer, ITCPTransport
 from twisted.internet.protocol import Protocol
+
+
+class IStreamTransport(ITCPTransport, IConsumer, IPushProducer):
+    """
+    What eofrelay's protocols use of a connection's transport: a TCP
+    transport's methods, a consumer's (C{registerProducer}) and a push
+    producer's (C{pauseProducing}), as Twisted's TCP, TLS and UNIX
+    transports provide them.
+
+    A UNIX socket's transport lacks C{loseWriteConnection} and
+    C{setTcpKeepAlive}: those are looked up with C{getattr}.
+    """
 
 
 def _partialDelimiterLength(data: bytes, delimiter: bytes) -> int:
@@ -22,7 +35,18 @@ def _partialDelimiterLength(data: bytes, delimiter: bytes) -> int:
     return 0
 
 
-class EOFReceiver(Protocol):
+class StreamProtocol(Protocol):
+    """
+    A protocol of eofrelay's on a stream connection, whose transport is
+    typed as what it is (L{IStreamTransport}) once connected.
+    """
+
+    # Twisted types it as an optional ITransport, for every protocol;
+    # a protocol of these is only used connected.
+    transport: IStreamTransport
+
+
+class EOFReceiver(StreamProtocol):
     """
     A protocol that receives only C{<EOF>}-delimited messages.
 
@@ -114,7 +138,7 @@ class EOFReceiver(Protocol):
         """
         if not self._paused:
             self._paused = True
-            self.transport.pauseProducing()  # type: ignore[union-attr]
+            self.transport.pauseProducing()
 
     def resumeReceiving(self) -> None:
         """
@@ -123,7 +147,7 @@ class EOFReceiver(Protocol):
         """
         if self._paused:
             self._paused = False
-            self.transport.resumeProducing()  # type: ignore[union-attr]
+            self.transport.resumeProducing()
             self.dataReceived(b"")
 
     def lineReceived(self, message: bytes) -> None:
@@ -139,4 +163,4 @@ class EOFReceiver(Protocol):
 
         @param message: The over-long message or the start of it.
         """
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()

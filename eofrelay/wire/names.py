@@ -1,6 +1,7 @@
-# -*- test-case-name: tests.test_factory -*-
+# -*- test-case-name: tests.test_names -*-
 """
-The rules for relay names.
+What names a relay: the rule for relay names, which the server checks at
+configuration and the client before it sends one.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from eofrelay.commands import ALL
+#: The relay name that means every relay, in C{on all} and C{off all}.
+ALL: Final = "all"
 
 #: A relay name, as a regular expression: a letter followed by up to 31
 #: letters, digits, C{_} or C{-}.
@@ -26,7 +28,7 @@ def checkRelayName(name: str) -> str:
     @return: C{name}, unchanged.
     @raise ValueError: if it may not, with a message that says why.
     """
-    if not _NAME.match(name):
+    if not (isinstance(name, str) and _NAME.match(name)):
         raise ValueError(
             f"bad relay name {name!r}: a relay name is a letter followed by "
             "up to 31 letters, digits, '_' or '-'"

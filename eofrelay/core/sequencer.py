@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sequencer,tests.test_factory -*-
+# -*- test-case-name: tests.test_sequencer,tests.test_relay -*-
 """
 Operations applied one at a time, in the order they arrive.
 """
@@ -13,17 +13,6 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 T = TypeVar("T")
-U = TypeVar("U")
-
-
-def then(result: T | Deferred[T], function: Callable[[T], U]) -> U | Deferred[U]:
-    """
-    Apply C{function} to C{result} now, or when it fires if it is a
-    L{Deferred}.
-    """
-    if isinstance(result, Deferred):
-        return result.addCallback(function)
-    return function(result)
 
 
 class Sequencer:
@@ -82,7 +71,7 @@ class Sequencer:
         self._running = True
         try:
             outcome = operation(*args)
-            if outcome.__class__ is not bool and isinstance(outcome, Deferred):
+            if isinstance(outcome, Deferred):
                 result: Deferred[T] = Deferred()
                 self._waiting = True
                 outcome.addBoth(self._finished, result)

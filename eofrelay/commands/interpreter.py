@@ -1,0 +1,373 @@
+# -*- test-case-name: tests.test_interpreter,tests.test_protocol -*-
+"""
+The meaning of every command: one message in, one reply out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, Final, Optional, Union, cast
+
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from eofrelay.commands.access import FailedAuthentications, tokenMatches
+from eofrelay.commands.parsing import CommandError, parseMessage
+from eofrelay.commands.session import ISession
+from eofrelay.core.bank import RelayBank
+from eofrelay.core.pulse import MAX_PULSE_MS
+from eofrelay.core.relay import HardwareFailure, RelayState
+from eofrelay.core.results import Result, then
+from eofrelay.core.switchlog import stateName
+from eofrelay.wire import replies
+from eofrelay.wire.names import ALL
+from eofrelay.wire.replies import resultOf
+from eofrelay.wire.tokens import isToken
+
+#: A reply: its bytes, or a Deferred firing with them (never failing).
+Reply = Union[bytes, "Deferred[bytes]"]
+
+#: What a message means once parsed and checked: its verb (C{"invalid"}
+#: for a message that has none the server knows), whether it is accepted
+#: before C{auth}, and the call that executes it, given the session.
+Prepared = tuple[str, bool, Callable[..., Reply], tuple[Any, ...]]
+
+#: The verbs allowed before C{auth} when a token is configured.
+BEFORE_AUTHENTICATION: Final = frozenset({"auth", "ping", "help", "quit"})
+
+#: The verbs the server knows, in the order C{help} lists them.
+VERBS: Final = (
+    "on",
+    "off",
+    "toggle",
+    "pulse",
+    "status",
+    "relays",
+    "watch",
+    "auth",
+    "ping",
+    "help",
+    "quit",
+)
+
+
+def _reply(session: ISession, reply: bytes) -> bytes:
+    """
+    A reply known in advance: an error, C{pong}, C{help}'s.
+    """
+    return reply
+
+
+def _success(state: bool) -> bytes:
+    """
+    The reply to a change that succeeded.
+    """
+    return replies.SUCCESS
+
+
+def _stateReply(on: bool) -> bytes:
+    """
+    The reply to C{status}.
+    """
+    return replies.ON if on else replies.OFF
+
+
+class CommandInterpreter:
+    """
+    Executes the messages of every session on one L{RelayBank}: parses a
+    message, checks its arguments and the session's authentication, calls
+    the bank, and gives the reply, with the error texts of the protocol.
+    It counts every reply by verb and result.
+
+    What a message means depends only on its bytes and on the bank's
+    configuration, so the meaning of short messages is remembered: clients
+    repeat the same few commands.
+
+    @ivar bank: The relays commanded.
+    @ivar token: The token C{auth} must give, or C{None}.
+    @ivar failedAuthentications: The throttle of failed C{auth} attempts,
+        by host.
+    @ivar commandCounts: Replies by verb and result, for the metrics.
+    @cvar CACHE_SIZE: How many meanings are remembered at most.
+    @cvar CACHE_LENGTH: The longest message whose meaning is remembered.
+    """
+
+    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+    CACHE_SIZE = 512
+    CACHE_LENGTH = 48
+
+    def __init__(
+        self,
+        bank: RelayBank,
+        token: Optional[bytes] = None,
+        clock: Optional[IReactorTime] = None,
+    ) -> None:
+        """
+        @param token: The token C{auth} must give before other commands;
+            C{None}: no authentication.
+        @param clock: What times the throttle of failed C{auth} attempts;
+            the bank's clock by default.
+        @raise ValueError: for a token that C{auth} could not carry (see
+            L{isToken}).
+        """
+        if token is not None and not isToken(token):
+            raise ValueError(
+                "token: bytes, one word of 1 to 256 printable ASCII "
+                "characters, without <EOF>"
+            )
+        self.bank = bank
+        self.token = token
+        self.failedAuthentications = FailedAuthentications(clock or bank.clock)
+        # A defaultdict rather than a Counter: counting is on every
+        # command's path, and a Counter's item access costs twice as much.
+        self.commandCounts: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self._meanings: dict[bytes, Prepared] = {}
+        self._help = b"commands: " + " ".join(VERBS).encode("ascii")
+        self._prepare: dict[str, Callable[[tuple[str, ...]], Prepared]] = {
+            verb: getattr(self, "_prepare_" + verb) for verb in VERBS
+        }
+
+    def execute(self, session: ISession, message: bytes) -> Reply:
+        """
+        Execute one message (without its delimiter) from C{session}.
+
+        @return: Its reply, or a Deferred firing with it; the Deferred
+            never fails: a hardware failure is C{error: hardware failure}.
+        """
+        meaning = self._meanings.get(message)
+        if meaning is None:
+            meaning = self._meaning(message)
+        verb, before, run, arguments = meaning
+        if before or session.authenticated:
+            try:
+                reply = run(session, *arguments)
+            except Exception:
+                reply = self._failed(Failure(), session.peer)
+        else:
+            reply = replies.AUTHENTICATION_REQUIRED
+        if isinstance(reply, bytes):
+            self.commandCounts[verb, resultOf(reply)] += 1
+            return reply
+        return reply.addErrback(self._failed, session.peer).addCallback(
+            self._counted, verb
+        )
+
+    def countCommand(self, verb: str, reply: bytes) -> None:
+        """
+        Count a reply by verb and result (L{resultOf} it), for the metrics.
+
+        @param verb: A verb the server knows, or C{"invalid"}: never a
+            string of the client's own.
+        """
+        self.commandCounts[verb, resultOf(reply)] += 1
+
+    def _counted(self, reply: bytes, verb: str) -> bytes:
+        """
+        Count a reply that came later.
+        """
+        self.countCommand(verb, reply)
+        return reply
+
+    def _failed(self, failure: Failure, peer: str) -> bytes:
+        """
+        The reply for a command whose relay failed; anything but a
+        L{HardwareFailure} (which the relay logged) is logged here.
+        """
+        if not failure.check(HardwareFailure):
+            self.log.failure(
+                "unexpected error executing a command from {peer}",
+                failure=failure,
+                peer=peer,
+            )
+        return replies.HARDWARE_FAILURE
+
+    # What a message means
+
+    def _meaning(self, message: bytes) -> Prepared:
+        """
+        Parse and check C{message}, and remember what it means if it is
+        short and holds no token.
+        """
+        try:
+            command = parseMessage(message)
+        except CommandError as error:
+            meaning: Prepared = ("invalid", True, _reply, (error.reply,))
+        else:
+            prepare = self._prepare.get(command.verb)
+            if prepare is None:
+                meaning = ("invalid", True, _reply, (replies.UNKNOWN_COMMAND,))
+            else:
+                try:
+                    meaning = prepare(command.arguments)
+                except CommandError as error:
+                    meaning = (
+                        command.verb,
+                        command.verb in BEFORE_AUTHENTICATION,
+                        _reply,
+                        (error.reply,),
+                    )
+        if len(message) <= self.CACHE_LENGTH and meaning[0] != "auth":
+            if len(self._meanings) >= self.CACHE_SIZE:
+                self._meanings.clear()
+            self._meanings[message] = meaning
+        return meaning
+
+    def _relay(self, arguments: tuple[str, ...]) -> RelayState:
+        """
+        The relay named by a command's only, optional argument.
+
+        @raise CommandError: for more than one argument or an unknown name.
+        """
+        if not arguments:
+            return self.bank.relay()
+        if len(arguments) > 1:
+            raise CommandError(replies.BAD_ARGUMENT)
+        try:
+            return self.bank.relay(arguments[0])
+        except KeyError:
+            if arguments[0].lower() == ALL:
+                raise CommandError(replies.BAD_ARGUMENT) from None
+            raise CommandError(replies.UNKNOWN_RELAY) from None
+
+    @staticmethod
+    def _noArguments(arguments: tuple[str, ...]) -> None:
+        """
+        @raise CommandError: if C{verb} was given arguments.
+        """
+        if arguments:
+            raise CommandError(replies.BAD_ARGUMENT)
+
+    def _prepareSwitch(self, on: bool, arguments: tuple[str, ...]) -> Prepared:
+        verb = stateName(on)
+        if len(arguments) == 1 and arguments[0].lower() == ALL:
+            if on and self.bank.interlocks:
+                raise CommandError(replies.BAD_ARGUMENT)
+            return (verb, False, self._switchAll, (on, f"{verb} all"))
+        return (verb, False, self._switch, (self._relay(arguments), on, verb))
+
+    def _prepare_on(self, arguments: tuple[str, ...]) -> Prepared:
+        return self._prepareSwitch(True, arguments)
+
+    def _prepare_off(self, arguments: tuple[str, ...]) -> Prepared:
+        return self._prepareSwitch(False, arguments)
+
+    def _prepare_toggle(self, arguments: tuple[str, ...]) -> Prepared:
+        return ("toggle", False, self._toggle, (self._relay(arguments),))
+
+    def _prepare_pulse(self, arguments: tuple[str, ...]) -> Prepared:
+        if not 1 <= len(arguments) <= 2:
+            raise CommandError(replies.BAD_ARGUMENT)
+        relay = self._relay(arguments[:-1])
+        # Leading zeros do not count; without them, a number too long to be
+        # in range is refused before it is converted.
+        text = arguments[-1]
+        digits = text.lstrip("0")
+        if not (text.isdigit() and len(digits) <= len(str(MAX_PULSE_MS))):
+            raise CommandError(replies.BAD_ARGUMENT)
+        milliseconds = int(digits or "0")
+        if not 1 <= milliseconds <= MAX_PULSE_MS:
+            raise CommandError(replies.BAD_ARGUMENT)
+        return ("pulse", False, self._pulse, (relay, milliseconds))
+
+    def _prepare_status(self, arguments: tuple[str, ...]) -> Prepared:
+        return ("status", False, self._status, (self._relay(arguments),))
+
+    def _prepare_relays(self, arguments: tuple[str, ...]) -> Prepared:
+        self._noArguments(arguments)
+        return ("relays", False, self._relays, ())
+
+    def _prepare_watch(self, arguments: tuple[str, ...]) -> Prepared:
+        self._noArguments(arguments)
+        return ("watch", False, self._watch, ())
+
+    def _prepare_auth(self, arguments: tuple[str, ...]) -> Prepared:
+        if len(arguments) != 1:
+            raise CommandError(replies.BAD_ARGUMENT)
+        return ("auth", True, self._auth, (arguments[0],))
+
+    def _prepare_ping(self, arguments: tuple[str, ...]) -> Prepared:
+        self._noArguments(arguments)
+        return ("ping", True, _reply, (replies.PONG,))
+
+    def _prepare_help(self, arguments: tuple[str, ...]) -> Prepared:
+        self._noArguments(arguments)
+        return ("help", True, _reply, (self._help,))
+
+    def _prepare_quit(self, arguments: tuple[str, ...]) -> Prepared:
+        self._noArguments(arguments)
+        return ("quit", True, self._quit, ())
+
+    # Executing it
+
+    def _switch(
+        self, session: ISession, relay: RelayState, on: bool, verb: str
+    ) -> Reply:
+        return then(relay.switch(on, session.peer, verb), _success)
+
+    def _switchAll(self, session: ISession, on: bool, command: str) -> Reply:
+        return self.bank.switchAll(on, session.peer, command).addCallback(_success)
+
+    def _toggle(self, session: ISession, relay: RelayState) -> Reply:
+        return then(relay.toggle(session.peer, "toggle"), _success)
+
+    def _pulse(self, session: ISession, relay: RelayState, milliseconds: int) -> Reply:
+        pulsed = relay.pulse(milliseconds, session.peer, f"pulse {milliseconds}")
+        return then(pulsed, _success)
+
+    def _status(self, session: ISession, relay: RelayState) -> Reply:
+        return then(relay.state(), _stateReply)
+
+    def _relays(self, session: ISession) -> Reply:
+        relays = self.bank.relays
+        states: list[Result[bool]] = [relay.state() for relay in relays]
+
+        def listed(states: list[bool]) -> bytes:
+            return " ".join(
+                f"{relay.name}={stateName(on)}"
+                for relay, on in zip(relays, states, strict=True)
+            ).encode("ascii")
+
+        if any(isinstance(state, Deferred) for state in states):
+            waiting = [s if isinstance(s, Deferred) else succeed(s) for s in states]
+            return gatherResults(waiting).addCallback(listed)
+        return listed(cast(list[bool], states))
+
+    def _watch(self, session: ISession) -> Reply:
+        session.watch()
+        return replies.SUCCESS
+
+    def _quit(self, session: ISession) -> Reply:
+        session.close()
+        return replies.BYE
+
+    def _auth(self, session: ISession, given: str) -> Reply:
+        """
+        C{auth TOKEN}: unlock the other commands; a wrong token closes the
+        session.
+        """
+        if self.token is None:
+            return replies.SUCCESS
+        host = session.host
+        throttle = self.failedAuthentications
+        refused = throttle.refused(host)
+        # Compared even while refused, in constant time: the right token
+        # is still refused then, but does not prolong the refusal.
+        matches = tokenMatches(self.token, given.encode())
+        if matches and not refused:
+            session.authenticated = True
+            self.log.info("{peer} authenticated", peer=session.peer)
+            return replies.SUCCESS
+        if not matches:
+            throttle.failed(host)
+        self.log.warn(
+            "{peer}: authentication failed{why}; closing",
+            peer=session.peer,
+            why=" (too many failures from this host, refused for now)"
+            if refused
+            else "",
+        )
+        session.close()
+        return replies.AUTHENTICATION_FAILED

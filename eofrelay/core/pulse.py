@@ -1,0 +1,66 @@
+# -*- test-case-name: tests.test_pulse -*-
+"""
+The timer of a pulse: the pending switch-off of one relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Optional
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+#: The longest pulse, in milliseconds (one day).
+MAX_PULSE_MS = 86_400_000
+
+
+class PulseTimer:
+    """
+    When a relay's pulse ends: at most one switch-off pending, timed by a
+    clock, that can be stopped and resumed for the time it had left.
+    """
+
+    def __init__(self, clock: IReactorTime, end: Callable[[], object]) -> None:
+        """
+        @param clock: What times the pulse.
+        @param end: Called when a pulse's time is up.
+        """
+        self._clock = clock
+        self._end = end
+        self._call: Optional[IDelayedCall] = None
+
+    @property
+    def pending(self) -> bool:
+        """
+        Whether a pulse's switch-off is pending.
+        """
+        return self._call is not None
+
+    def start(self, milliseconds: int) -> None:
+        """
+        End a pulse C{milliseconds} from now.
+        """
+        self._call = self._clock.callLater(milliseconds / 1000, self._end)
+
+    def stop(self) -> Optional[float]:
+        """
+        Cancel the pending switch-off, if any.
+
+        @return: When it would have happened (in the clock's seconds), or
+            C{None} if none was pending.
+        """
+        call, self._call = self._call, None
+        if call is None:
+            return None
+        if call.active():
+            call.cancel()
+        return call.getTime()
+
+    def resume(self, deadline: float) -> None:
+        """
+        End a pulse at C{deadline} after all (at once if that is past),
+        unless one is pending already.
+        """
+        if self._call is None:
+            delay = max(0.0, deadline - self._clock.seconds())
+            self._call = self._clock.callLater(delay, self._end)

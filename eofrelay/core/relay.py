@@ -1,0 +1,405 @@
+# -*- test-case-name: tests.test_relay,tests.test_pulse -*-
+"""
+The shared state of one relay: what every front end sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from eofrelay.core.clocks import clockOrReactor
+from eofrelay.core.pulse import MAX_PULSE_MS, PulseTimer
+from eofrelay.core.results import Result
+from eofrelay.core.sequencer import Sequencer
+from eofrelay.core.switchlog import SwitchLog
+from eofrelay.interfaces import IRelay
+
+#: Called after every change operation on a relay, with the relay, its
+#: state before and its state after (the same for a no-op, which may still
+#: be news to a state file that is out of date).
+ChangeListener = Callable[["RelayState", bool, bool], None]
+
+
+class HardwareFailure(Exception):
+    """
+    A relay's driver raised or its Deferred failed; the relay's reported
+    state is unchanged.
+    """
+
+
+def _interlockCommand(command: str, name: str) -> str:
+    """
+    How an interlock's switch-off of a partner is logged: C{interlock:} and
+    the command that caused it as a client would send it, the relay's name
+    after the verb (C{interlock: pulse down 500} for C{pulse 500} of
+    C{down}).
+    """
+    verb, _, rest = command.partition(" ")
+    return " ".join(word for word in ("interlock:", verb, name, rest) if word)
+
+
+@implementer(IRelay)
+class RelayState:
+    """
+    One configured relay as all front ends see it.
+
+    It wraps the relay's driver (any L{IRelay} provider) and remembers the
+    state the relay was last driven to.  Changes and queries are applied in
+    arrival order, whoever asked (through a L{Sequencer} that interlocked
+    relays share), also while the driver answers asynchronously.  It keeps
+    the relay's pulse (a L{PulseTimer}), its interlock partners, its switch
+    log (a L{SwitchLog}), and tells its listeners about every change.
+
+    @ivar driver: The L{IRelay} provider that drives the hardware.
+    @ivar name: The relay's name, as configured.
+    @ivar partners: The relays that must never be on together with this
+        one (its interlock groups), set by the L{RelayBank}.
+    @ivar listeners: L{ChangeListener}s called after every change.
+    @ivar sequencer: The L{Sequencer} applying this relay's operations.
+    @ivar uncertain: Whether the relay's state is unknown: its driver
+        failed, or did not report a state at start.
+    @ivar switches: How many times the relay was driven.
+    @ivar failures: How many times its driver failed.
+    """
+
+    def __init__(
+        self,
+        driver: IRelay,
+        on: bool = False,
+        clock: Optional[IReactorTime] = None,
+        sequencer: Optional[Sequencer] = None,
+        hardwareTimeout: float = 10.0,
+    ) -> None:
+        """
+        @param driver: The relay's driver.
+        @param on: The state the relay is in now.
+        @param clock: What times pulses and the driver; the global reactor
+            by default.
+        @param sequencer: The sequencer to share; a new one by default.
+        @param hardwareTimeout: Seconds after which a driver's Deferred that
+            has not fired counts as a hardware failure (it is cancelled), so
+            that a hung device does not stall its relay for ever.
+        """
+        self.driver = driver
+        self.name: str = driver.name
+        self._on = on
+        self.clock = clockOrReactor(clock)
+        self.sequencer = sequencer if sequencer is not None else Sequencer()
+        self.partners: list[RelayState] = []
+        self.listeners: list[ChangeListener] = []
+        self._pulse = PulseTimer(self.clock, self.endPulse)
+        self._log = SwitchLog(self.name, self.clock)
+        self._commandedOff = False
+        self.uncertain = False
+        self.switches = 0
+        self.failures = 0
+        self.hardwareTimeout = hardwareTimeout
+
+    @property
+    def isOn(self) -> bool:
+        """
+        The state the relay was last driven to, not counting changes that
+        are still queued or in progress.
+        """
+        return self._on
+
+    @property
+    def pulsing(self) -> bool:
+        """
+        Whether a pulse's switch-off is pending.
+        """
+        return self._pulse.pending
+
+    @property
+    def commanded(self) -> bool:
+        """
+        The state last commanded, as the state file records it: a relay in
+        the middle of a pulse, or whose pulse was ended by a command still
+        queued, or whose switch-off at the end of its pulse failed, counts
+        as off, the state its pulse ends in.
+        """
+        return self._on and not (self._pulse.pending or self._commandedOff)
+
+    # Operations, applied in arrival order
+
+    def switch(self, on: bool, peer: str = "", command: str = "") -> Result[bool]:
+        """
+        Drive the relay on or off, after every change queued before.  Ends
+        a pending pulse.
+
+        @param peer: Who asked for it, for the log.
+        @param command: The command that asked for it, for the log.
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
+        """
+        return self._submit(self._change, on, peer, command)
+
+    def toggle(self, peer: str = "", command: str = "toggle") -> Result[bool]:
+        """
+        Invert the relay's state as it is after every change queued before.
+        Ends a pending pulse.
+
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
+        """
+        return self._submit(lambda: self._change(not self._on, peer, command))
+
+    def pulse(
+        self, milliseconds: int, peer: str = "", command: str = "pulse"
+    ) -> Result[bool]:
+        """
+        Switch the relay on now and off again after C{milliseconds}, timed
+        by the clock; a pulse already pending is replaced.
+
+        @param milliseconds: From 1 to L{MAX_PULSE_MS}, as over the wire.
+        @return: C{True} once the relay is on, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
+        @raise ValueError: for C{milliseconds} out of range, without
+            switching anything.
+        """
+        if not (
+            isinstance(milliseconds, int)
+            and not isinstance(milliseconds, bool)
+            and 1 <= milliseconds <= MAX_PULSE_MS
+        ):
+            raise ValueError(f"a pulse lasts 1 to {MAX_PULSE_MS} milliseconds")
+        return self._submit(self._change, True, peer, command, milliseconds)
+
+    def state(self) -> Result[bool]:
+        """
+        The relay's state once every change queued before has been applied.
+
+        @return: C{True} for on, C{False} for off, or a Deferred firing with
+            it when changes are still queued.
+        """
+        if self.sequencer.idle:
+            return self._on
+        return self.sequencer.run(lambda: self._on)
+
+    def flushLog(self) -> None:
+        """
+        Log the switches of the switch log's burst that were not logged one
+        by one, if any (see L{SwitchLog}).
+        """
+        self._log.flush(self._on)
+
+    def _submit(self, change: Callable[..., Any], *args: object) -> Result[bool]:
+        """
+        Apply C{change(*args)} now, or queue it.  A pending pulse ends now,
+        so that its switch-off cannot overtake the change while it waits;
+        should the change fail, the pulse goes on and ends when it would
+        have.
+        """
+        deadline = self._stopPulse()
+        if deadline is None:
+            return self.sequencer.runNow(change, *args)
+        try:
+            result = self.sequencer.runNow(change, *args)
+        except HardwareFailure:
+            self._resumePulse(None, deadline)
+            raise
+        if isinstance(result, Deferred):
+            result.addErrback(self._resumePulse, deadline)
+        return result
+
+    def _resumePulse(
+        self, failure: Optional[Failure], deadline: float
+    ) -> Optional[Failure]:
+        """
+        The change that ended a pulse failed: resume the pulse.
+        """
+        if self._on:
+            self._pulse.resume(deadline)
+        return failure
+
+    # Pulses
+
+    def cancelPulse(self) -> bool:
+        """
+        Cancel a pending pulse's switch-off: the relay stays on, and counts
+        as commanded on from now on (its listeners are told, so that a state
+        file records it).  It is logged.
+
+        @return: Whether a pulse was pending.
+        """
+        if self._stopPulse() is None:
+            return False
+        self._commandedOff = False
+        self._log.pulseCancelled(self._on)
+        for listener in self.listeners:
+            listener(self, self._on, self._on)
+        return True
+
+    def _stopPulse(self) -> Optional[float]:
+        """
+        Cancel a pending pulse's switch-off because a change ends the
+        pulse: until that change is applied, the relay counts as commanded
+        off, the state its pulse would have ended in.
+
+        @return: When the pulse would have ended, if one was pending.
+        """
+        deadline = self._pulse.stop()
+        if deadline is not None:
+            self._commandedOff = True
+        return deadline
+
+    def endPulse(self) -> Deferred[bool]:
+        """
+        Switch off now a relay whose pulse is pending, through the same path
+        as a client's C{off}.  A failure is logged loudly and the reported
+        state stays on.
+        """
+        self._stopPulse()
+        self._commandedOff = True
+        ended = self.sequencer.run(
+            lambda: self._change(False, "pulse timer", "pulse end")
+        )
+        return ended.addErrback(self._pulseEndFailed)
+
+    def _pulseEndFailed(self, failure: Failure) -> bool:
+        """
+        The switch-off at the end of a pulse failed: say so loudly.
+        """
+        failure.trap(HardwareFailure)
+        self._commandedOff = True
+        self._log.pulseEndFailed()
+        return self._on
+
+    # The steps of a change, run by the sequencer
+
+    def _change(
+        self,
+        new: bool,
+        peer: str,
+        command: str,
+        pulse: Optional[int] = None,
+        partnersOff: bool = False,
+    ) -> Result[bool]:
+        """
+        Apply one change: cancel a pending pulse, switch interlock partners
+        off before switching on (unless C{partnersOff} says they are), then
+        drive the relay, starting C{pulse}, if any, once it is on.
+        """
+        self._stopPulse()
+        if new and self.partners and not partnersOff:
+            cleared = self._partnersOff(0, peer, _interlockCommand(command, self.name))
+            if cleared is not None:
+                return cleared.addCallback(
+                    lambda _: self._change(new, peer, command, pulse, True)
+                )
+        return self._drive(new, peer, command, pulse)
+
+    def _partnersOff(
+        self, start: int, peer: str, command: str
+    ) -> Optional[Deferred[object]]:
+        """
+        Switch off, one after the other, the partners from index C{start}
+        on that are on (or whose state is uncertain after a hardware
+        failure); their pulses end once they are off.
+
+        @return: C{None}, or a Deferred firing when they are off.
+        """
+        for index in range(start, len(self.partners)):
+            partner = self.partners[index]
+            if not (partner._on or partner.uncertain):
+                continue
+            driven = partner._drive(False, peer, command)
+            if isinstance(driven, Deferred):
+                return driven.addCallback(self._partnerOff, index + 1, peer, command)
+        return None
+
+    def _partnerOff(
+        self, ignored: object, start: int, peer: str, command: str
+    ) -> Optional[Deferred[object]]:
+        """
+        A partner was switched off asynchronously: go on with the next.
+        """
+        return self._partnersOff(start, peer, command)
+
+    def _drive(
+        self, new: bool, peer: str, command: str, pulse: Optional[int] = None
+    ) -> Result[bool]:
+        """
+        Drive the relay through its driver, then record the outcome
+        (L{_driven}).
+
+        @return: The new state, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver raised (or the Deferred fails
+            with it if the driver's Deferred failed); the state is then
+            unchanged, and so is a pending pulse.
+        """
+        old = self._on
+        try:
+            driven = self.driver.switch(new)
+        except Exception:
+            raise self._failed(Failure(), old, new, peer, command) from None
+        if isinstance(driven, Deferred):
+            driven.addTimeout(self.hardwareTimeout, self.clock)
+            return driven.addCallbacks(
+                self._driven,
+                self._driveFailed,
+                (old, new, peer, command, pulse),
+                errbackArgs=(old, new, peer, command),
+            )
+        return self._driven(None, old, new, peer, command, pulse)
+
+    def _driveFailed(
+        self, failure: Failure, old: bool, new: bool, peer: str, command: str
+    ) -> Failure:
+        """
+        The driver's Deferred failed: a L{HardwareFailure}, logged.
+        """
+        return Failure(self._failed(failure, old, new, peer, command))
+
+    def _driven(
+        self,
+        ignored: object,
+        old: bool,
+        new: bool,
+        peer: str,
+        command: str,
+        pulse: Optional[int],
+    ) -> bool:
+        """
+        The driver switched the relay: record and log it, end a pending
+        pulse (an interlock switched the relay off) or start C{pulse}, and
+        tell the listeners.
+        """
+        self.switches += 1
+        self._log.switched(old, new, peer, command, certain=not self.uncertain)
+        self.uncertain = False
+        self._on = new
+        # Only an interlock partner gets here with a pulse pending (a
+        # relay's own change cancels its pulse first): the pulse is over
+        # once the partner is off.
+        self._pulse.stop()
+        self._commandedOff = False
+        if pulse is not None:
+            self._pulse.start(pulse)
+        for listener in self.listeners:
+            listener(self, old, new)
+        return new
+
+    def _failed(
+        self, failure: Failure, old: bool, new: bool, peer: str, command: str
+    ) -> HardwareFailure:
+        """
+        The driver failed: log it with its cause.  The relay may or may not
+        have switched: it is reported as it was, and an interlock partner
+        switching on drives it off all the same.
+
+        @return: The L{HardwareFailure} to raise.
+        """
+        self.uncertain = True
+        self.failures += 1
+        self._log.failed(failure, old, new, peer, command)
+        return HardwareFailure(failure.getErrorMessage())

@@ -1,0 +1,140 @@
+# -*- test-case-name: tests.test_switchlog,tests.test_factory -*-
+"""
+The switch log of one relay: the audit trail of who switched it, and how.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+#: The commands whose repeats, when they change nothing, are counted rather
+#: than logged one by one (pulses, toggles, interlocks and the exit policy
+#: always are).
+REPEATABLE = frozenset({"on", "off", "on all", "off all"})
+
+
+def stateName(on: bool) -> str:
+    """
+    The protocol's word for a state: C{"on"} or C{"off"}.
+    """
+    return "on" if on else "off"
+
+
+class SwitchLog:
+    """
+    Logs each switch of one relay with its old and new state, who asked
+    for it and with which command; a burst of switches that change nothing
+    (a client repeating C{on}) is logged as its first switch and a count.
+
+    The lines keep the log namespace they had when this was part of
+    C{eofrelay.state.RelayState}, which operators filter on.
+
+    @ivar relay: The relay's name.
+    """
+
+    log = Logger(namespace="eofrelay.state.RelayState")
+
+    #: A switch that changes nothing and is logged starts a burst of this
+    #: many seconds: the switches of the burst that change nothing are
+    #: counted, and the count is logged with the next switch that is
+    #: logged, or by L{flush} (at stop).  No timer is involved, so a
+    #: relay leaves nothing scheduled on its clock.
+    SUMMARY_PERIOD = 1.0
+
+    def __init__(self, relay: str, clock: IReactorTime) -> None:
+        self.relay = relay
+        self._clock = clock
+        self._burstEnd: Optional[float] = None
+        self._unlogged = 0
+
+    def switched(
+        self, old: bool, new: bool, peer: str, command: str, certain: bool = True
+    ) -> None:
+        """
+        The relay was switched from C{old} to C{new}: log it, or count it
+        within a burst.
+
+        @param certain: Whether C{old} was known for sure (not after a
+            hardware failure); a switch from an uncertain state is logged.
+        """
+        if (
+            certain
+            and old == new
+            and self._burstEnd is not None
+            and command in REPEATABLE
+            and self._clock.seconds() < self._burstEnd
+        ):
+            self._unlogged += 1
+            return
+        self.flush(old)
+        if old == new and command in REPEATABLE:
+            self._burstEnd = self._clock.seconds() + self.SUMMARY_PERIOD
+        self.log.info(
+            "relay {relay} switched {new} (was {old}) by {peer}: {command}",
+            relay=self.relay,
+            old=stateName(old),
+            new=stateName(new),
+            peer=peer,
+            command=command,
+        )
+
+    def flush(self, state: bool) -> None:
+        """
+        Log how many switches that changed nothing were not logged one by
+        one, if any, and end the burst: the next one is logged again.
+
+        @param state: The state the relay stayed in.
+        """
+        self._burstEnd = None
+        if self._unlogged:
+            self.log.info(
+                "relay {relay} driven {count} more times without changing "
+                "(stays {state})",
+                relay=self.relay,
+                count=self._unlogged,
+                state=stateName(state),
+            )
+            self._unlogged = 0
+
+    def failed(
+        self, failure: Failure, old: bool, new: bool, peer: str, command: str
+    ) -> None:
+        """
+        The relay's driver failed to switch it: log that with its cause.
+        """
+        self.flush(old)
+        self.log.failure(
+            "relay {relay}: hardware failure switching {new} "
+            "(requested by {peer}: {command}); state stays {old}",
+            failure=failure,
+            relay=self.relay,
+            old=stateName(old),
+            new=stateName(new),
+            peer=peer,
+            command=command,
+        )
+
+    def pulseCancelled(self, state: bool) -> None:
+        """
+        A pending pulse was cancelled without switching the relay.
+        """
+        self.flush(state)
+        self.log.info(
+            "relay {relay}: pulse cancelled (stays {state})",
+            relay=self.relay,
+            state=stateName(state),
+        )
+
+    def pulseEndFailed(self) -> None:
+        """
+        The switch-off at the end of a pulse failed: the relay is still on.
+        """
+        self.log.critical(
+            "relay {relay} could NOT be switched off at the end of its pulse "
+            "and is still on",
+            relay=self.relay,
+        )

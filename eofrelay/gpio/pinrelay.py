@@ -1,0 +1,52 @@
+# -*- test-case-name: tests.test_factory,tests.test_gpio -*-
+"""
+A relay wired to one GPIO pin.
+"""
+
+from __future__ import annotations
+
+from zope.interface import implementer
+
+from eofrelay.interfaces import IPins, IRelay
+
+
+@implementer(IRelay)
+class PinRelay:
+    """
+    A relay driven by one GPIO output pin of an L{IPins} backend.
+
+    @ivar name: The relay's name.
+    @ivar pin: Its BCM pin number.
+    @ivar activeLow: Whether the relay is on when the pin is low.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        pins: IPins,
+        pin: int,
+        activeLow: bool = False,
+        on: bool = False,
+    ) -> None:
+        """
+        Set the pin up as an output that already drives C{on}.
+        """
+        self.name = name
+        self.pin = pin
+        self.activeLow = activeLow
+        self._pins = pins
+        self._on = on
+        pins.setup(pin, activeLow, on)
+
+    def switch(self, on: bool) -> None:
+        """
+        Drive the pin.
+        """
+        self._pins.write(self.pin, on)
+        self._on = on
+
+    def state(self) -> bool:
+        """
+        The level last driven.
+        """
+        return self._on

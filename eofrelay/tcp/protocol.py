@@ -1,0 +1,393 @@
+# -*- test-case-name: tests.test_protocol -*-
+"""
+The protocol of one client connection: messages in, replies out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Optional
+
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IPushProducer,
+)
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from eofrelay.commands.access import peerHost
+from eofrelay.commands.session import ISession
+from eofrelay.tcp.replyorder import OrderedReplies
+from eofrelay.tcp.writethrough import hasUnsentData
+from eofrelay.wire import replies
+from eofrelay.wire.addresses import describePeer, isIPAddress
+from eofrelay.wire.framing import EOFReceiver
+from eofrelay.wire.layers import isWrapper, noDelay, usesTLS
+
+if TYPE_CHECKING:
+    from eofrelay.tcp.factory import RelayFactory
+
+
+@implementer(ISession, IPushProducer)
+class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
+    """
+    eofrelay's wire protocol on one connection.
+
+    Each C{<EOF>}-delimited message is executed by the factory's
+    L{CommandInterpreter <eofrelay.commands.interpreter.CommandInterpreter>};
+    exactly one reply is written for it, in the order the messages arrived,
+    also when the relays answer asynchronously and out of order
+    (L{OrderedReplies}).  The protocol holds no device state: it is the
+    interpreter's L{ISession}.
+
+    A peer that half-closes its side still gets every pending reply; then
+    the connection is closed.  The protocol adapts to
+    L{IHalfCloseableProtocol} (see L{__conform__}) only while that needs
+    handling, so that a peer that closes with nothing left to send (the
+    article's client, once it has its reply) is closed at once.
+
+    Reading is paused, so that TCP slows the peer down, while the
+    transport's write buffer is full (the protocol is registered as the
+    transport's streaming producer) and while L{MAX_PENDING} replies are
+    waiting for their relays: a client that pipelines without reading
+    cannot make the server buffer without bound.
+
+    A connection that sends no complete message for the factory's
+    C{idleTimeout} is closed (L{TimeoutMixin}); a watcher is exempt, and
+    kept honest by TCP keepalive instead.
+
+    @ivar factory: The L{RelayFactory} of the connection.
+    @ivar peer: The peer's address, for the log.
+    @ivar authenticated: Whether commands are unlocked.
+    @cvar LINGER: How long, in seconds, a connection the server closes
+        waits for the peer to close its side too.
+    """
+
+    factory: RelayFactory
+    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+    peer = ""
+    LINGER = 10.0
+
+    authenticated = True
+
+    _writesBlocked = False
+    _received = False
+    _disconnecting = False
+    _readClosed = False
+    _linger: Optional[IDelayedCall] = None
+    _peerMayChange = False
+
+    def __init__(self) -> None:
+        self._pending = []
+
+    def connectionMade(self) -> None:
+        """
+        Take the connection's limits from the factory, register for flow
+        control, and have small writes sent at once (L{noDelay}).
+        """
+        self._connected = True
+        factory = self.factory
+        self.MAX_LENGTH = factory.maxLine
+        self.peer = describePeer(self.transport.getPeer())
+        if isWrapper(self.transport):
+            # A wrapping transport may learn the peer's address from the
+            # first data (HAProxy's PROXY header), before handing the rest
+            # on.  (Set only here: an attribute more on every connection
+            # costs memory.)
+            self._peerMayChange = True
+        self.transport.registerProducer(self, True)
+        factory.connections.add(self)
+        self.authenticated = factory.commands.token is None
+        self._execute = factory.commands.execute
+        self._closeAfterReply = factory.closeAfterReply
+        if factory.idleTimeout:
+            self.setTimeout(factory.idleTimeout)
+        noDelay(self.transport)
+
+    def connectionLost(self, reason: Optional[Failure] = None) -> None:
+        """
+        Forget the replies that can no longer be sent.
+        """
+        self._connected = False
+        self.stopReceiving()
+        self._pending.clear()
+        self.factory.connections.discard(self)
+        self.factory.watchers.discard(self)
+        self.setTimeout(None)
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
+
+    def __conform__(self, interface: object) -> Optional[RelayProtocol]:
+        """
+        Be an L{IHalfCloseableProtocol} while replies are pending or the
+        transport still holds data to send, so that the peer's half-close
+        lets them be delivered (L{readConnectionLost}).  Otherwise the
+        transport, finding no such protocol, closes the connection as soon
+        as the peer closes its side, without a further turn of the reactor:
+        there is nothing left to send, and nothing more is acted upon.
+        """
+        if interface is IHalfCloseableProtocol and (
+            self._pending or self._disconnecting or hasUnsentData(self.transport)
+        ):
+            return self
+        return None
+
+    def callLater(self, period: float, func: Callable[[], object]) -> IDelayedCall:
+        """
+        Schedule the idle timeout (L{TimeoutMixin}) on the factory's clock.
+        """
+        return self.factory.clock.callLater(period, func)
+
+    # The session, as the command layer sees it
+
+    @property
+    def host(self) -> Optional[str]:
+        """
+        The peer's IP address, by which failed C{auth} attempts count.
+        """
+        return peerHost(self.transport.getPeer())
+
+    def watch(self) -> None:
+        """
+        Send this connection an event for every change from now on; it is
+        exempt from the idle timeout and kept honest by TCP keepalive.
+        """
+        self.factory.watchers.add(self)
+        self.setTimeout(None)
+        setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
+        if setKeepAlive is not None:
+            setKeepAlive(True)
+
+    def close(self) -> None:
+        """
+        Close the connection after the reply being sent.
+        """
+        self._closing = True
+
+    # Framing events
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Handle a segment's messages, then write all their replies at once.
+        """
+        if self.batching:
+            EOFReceiver.dataReceived(self, data)
+            return
+        if self._peerMayChange:
+            self._namePeer()
+        self.startBatch()
+        self._received = False
+        try:
+            EOFReceiver.dataReceived(self, data)
+        finally:
+            self.flushBatch()
+            if self._received:
+                self.resetTimeout()
+
+    def lineReceived(self, message: bytes) -> None:
+        """
+        Execute one message and send its reply in turn.
+        """
+        self._received = True
+        self.sendReply(self._execute(self, message))
+        if self._closing or self._closeAfterReply:
+            self._closeWhenReplied()
+
+    def lineLengthExceeded(self, message: bytes) -> None:
+        """
+        Answer an over-long message with C{error: line too long} after the
+        replies still pending, then close the connection.
+        """
+        self.log.warn(
+            "{peer} sent more than {limit} bytes without a delimiter; closing",
+            peer=self.peer,
+            limit=self.MAX_LENGTH,
+        )
+        self.factory.commands.countCommand("invalid", replies.LINE_TOO_LONG)
+        self.sendReply(replies.LINE_TOO_LONG)
+        self._closeWhenReplied()
+
+    def timeoutConnection(self) -> None:
+        """
+        No complete message for too long: close, and abort if what is
+        already written cannot even be delivered.
+        """
+        self.log.info(
+            "closing connection from {peer}: idle for {timeout} seconds",
+            peer=self.peer,
+            timeout=self.timeOut,
+        )
+        if self._writesBlocked:
+            self.transport.abortConnection()
+        else:
+            self.disconnect()
+
+    def readConnectionLost(self) -> None:
+        """
+        The peer half-closed: send the pending replies, then close.
+        """
+        self._readClosed = True
+        if self._disconnecting:
+            self.transport.loseConnection()
+            return
+        self.stopReceiving()
+        self._closeWhenReplied()
+
+    def writeConnectionLost(self) -> None:
+        """
+        Nothing more can be written: close, unless this is the server's own
+        half-close in L{disconnect}, which waits for the peer.
+        """
+        if not self._disconnecting:
+            self.disconnect()
+
+    def _namePeer(self) -> None:
+        """
+        Name the peer in the log as the wrapping transport now gives it:
+        behind a PROXY-protocol listener, the client the header names,
+        and the proxy it came through.
+        """
+        self._peerMayChange = False
+        address = self.transport.getPeer()
+        if not isIPAddress(getattr(address, "host", None)):
+            # Twisted checks a PROXY header's address no further than that
+            # it is a word: it could be anything (a fake log line).
+            return
+        peer = describePeer(address)
+        if peer != self.peer:
+            self.peer = f"{peer} via {self.peer}"
+
+    # Flow control (IPushProducer, called by the transport)
+
+    def pauseProducing(self) -> None:
+        """
+        The transport's write buffer is full: stop reading messages.
+        """
+        self._writesBlocked = True
+        self.pauseReceiving()
+
+    def resumeProducing(self) -> None:
+        """
+        The transport's write buffer has drained: read messages again,
+        unless replies are still piling up.
+        """
+        self._writesBlocked = False
+        self._resumeIfClear()
+
+    def stopProducing(self) -> None:
+        """
+        The transport is going away: read nothing more.
+        """
+        self.stopReceiving()
+
+    def repliesPiledUp(self) -> None:
+        """
+        Too many replies wait for their relays: stop reading messages.
+        """
+        self.pauseReceiving()
+
+    def repliesDrained(self) -> None:
+        """
+        The replies waiting are down to half: read again, unless the
+        transport's buffer is full.
+        """
+        self._resumeIfClear()
+
+    def _resumeIfClear(self) -> None:
+        """
+        Resume reading if nothing blocks it any more.
+        """
+        if not (self._writesBlocked or self._repliesBlocked):
+            self.resumeReceiving()
+
+    # Events
+
+    def sendEvent(self, event: bytes) -> None:
+        """
+        Write an C{event: ...} message now, between replies.
+
+        A watcher that does not read its events is disconnected rather than
+        buffered for: when an event arrives while the transport's write
+        buffer is full, the connection is aborted and the fact logged.
+        """
+        if self._closing or not self._connected:
+            return
+        if self._writesBlocked:
+            self.log.warn(
+                "watcher {peer} does not read its events; disconnecting it",
+                peer=self.peer,
+            )
+            self.factory.watchers.discard(self)
+            self.transport.abortConnection()
+            return
+        # The events of one turn (one per relay for "off all") may be
+        # gathered by a TLS layer: encrypting each alone costs three times
+        # as much.
+        self.writeMessage(event, gather=True)
+
+    # Closing
+
+    def _closeWhenReplied(self) -> None:
+        """
+        Read nothing more, and close once every pending reply is written.
+        """
+        self.stopReceiving()
+        self._closing = True
+        self.factory.watchers.discard(self)
+        if not self._pending:
+            self.disconnect()
+
+    def disconnect(self) -> None:
+        """
+        Close the connection once the transport has written everything
+        already sent, acting on nothing more the peer sends.
+
+        Where the transport can half-close, the server sends its FIN and
+        then reads and discards what the peer still sends until the peer
+        closes too, for at most L{LINGER} seconds.  Closing outright with
+        unread data would make the kernel send a reset, and a reset can
+        destroy replies the peer has not read yet (C{bye}, C{error: line
+        too long}).  Over TLS, the transport's own C{loseConnection} sends
+        the TLS close alert and waits for the peer's, which serves the
+        same end; it too is given at most L{LINGER} seconds.
+        """
+        if self._disconnecting:
+            return
+        self._disconnecting = True
+        self.flushBatch()
+        self.stopReceiving()
+        self.factory.watchers.discard(self)
+        self.setTimeout(None)
+        transport = self.transport
+        transport.unregisterProducer()
+        if self._readClosed:
+            transport.loseConnection()
+            return
+        if usesTLS(transport):
+            # Half-closing the TCP connection underneath would bypass TLS.
+            self._linger = self._lingerThenAbort()
+            transport.loseConnection()
+            return
+        loseWriteConnection = getattr(transport, "loseWriteConnection", None)
+        if loseWriteConnection is None:
+            transport.loseConnection()
+            return
+        self._linger = self._lingerThenAbort()
+        loseWriteConnection()
+
+    def _lingerThenAbort(self) -> Optional[IDelayedCall]:
+        """
+        Read (and discard) what the peer still sends while the connection
+        closes, and abort it, if the transport can be aborted, when it is
+        not closed within L{LINGER} seconds.
+
+        @return: The call that aborts, if any.
+        """
+        self.resumeReceiving()
+        abort = getattr(self.transport, "abortConnection", None)
+        if abort is None:
+            return None
+        return self.factory.clock.callLater(self.LINGER, abort)

@@ -1,0 +1,128 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The eofrelay service built from C{twistd eofrelay}'s options: GPIO
+adapter, relays, relay bank, front ends and what happens at stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Optional
+
+from twisted.logger import Logger
+
+from eofrelay.core.bank import RelayBank
+from eofrelay.core.statefile import StateFile, restoredStates
+from eofrelay.core.switchlog import stateName
+from eofrelay.gpio import GPIOUnavailable, openPins
+from eofrelay.gpio.pinrelay import PinRelay
+from eofrelay.interfaces import IPins
+from eofrelay.tcp.factory import RelayFactory
+from eofrelay.wire.tokens import readableByEveryone
+from eofrelay.wiring.options import Options, RelaySpec
+from eofrelay.wiring.service import RelayService
+
+_log = Logger(namespace="eofrelay.tap")
+
+
+def buildRelays(
+    pins: IPins, specs: list[RelaySpec], initial: Mapping[str, bool]
+) -> list[PinRelay]:
+    """
+    Set up one L{PinRelay} per spec, each already in its initial state.
+
+    @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
+        before are released.
+    """
+    try:
+        return [
+            PinRelay(spec.name, pins, spec.pin, spec.activeLow, initial[spec.name])
+            for spec in specs
+        ]
+    except BaseException:
+        pins.release()
+        raise
+
+
+def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str, bool]:
+    """
+    The state of each relay at start, by C{--power-on}.
+    """
+    names = [spec.name for spec in options["relays"]]
+    policy = options["power-on"]
+    if policy == "restore":
+        assert stateFile is not None
+        states = restoredStates(stateFile.load(), names, options["interlocks"])
+        _log.info(
+            "restoring relay states from {path}: {states}",
+            path=stateFile.path,
+            states=" ".join(f"{name}={stateName(on)}" for name, on in states.items()),
+        )
+        return states
+    return {name: policy == "on" for name in names}
+
+
+def raiseFileLimit(connections: int) -> None:
+    """
+    Raise the soft limit of open files so that C{connections} client
+    connections fit (with room for the process's own files), as far as the
+    hard limit allows; say so in the log if it does not.
+    """
+    import resource
+
+    needed = connections + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        _log.warn(
+            "--max-connections {connections} needs {needed} open files but the "
+            "limit is {limit}: raise it (LimitNOFILE= in systemd)",
+            connections=connections,
+            needed=needed,
+            limit=target,
+        )
+
+
+def makeService(options: Options) -> RelayService:
+    """
+    Build the eofrelay service from parsed options.
+
+    The relays are set up in their power-on state before any port opens.
+
+    @raise SystemExit: with a one-line message if the GPIO backend cannot
+        be used, so that twistd prints that line and not a traceback.
+    """
+    raiseFileLimit(options["max-connections"])
+    if options["token-file"] and readableByEveryone(options["token-file"]):
+        _log.warn(
+            "token file {path} is readable by every user, who can then "
+            "authenticate; run: chmod o-rwx {path}",
+            path=options["token-file"],
+        )
+    stateFile = StateFile(options["state-file"]) if options["state-file"] else None
+    initial = powerOnStates(options, stateFile)
+    try:
+        pins = openPins(options["gpio"], options["gpio-chip"])
+        relays = buildRelays(pins, options["relays"], initial)
+    except GPIOUnavailable as error:
+        raise SystemExit(f"eofrelay: {error}") from None
+    bank = RelayBank(relays, interlocks=options["interlocks"], stateFile=stateFile)
+    factory = RelayFactory(
+        bank,
+        maxLine=options["max-line"],
+        closeAfterReply=bool(options["close-after-reply"]),
+        maxConnections=options["max-connections"],
+        idleTimeout=options["idle-timeout"],
+        allow=options["allow"] or None,
+        token=options["token"],
+    )
+    service = RelayService(factory, options["endpoints"], pins, options["on-exit"])
+    if options["metrics-endpoint"] is not None:
+        from eofrelay.metrics import metricsService
+
+        metricsService(factory, options["metrics-endpoint"]).setServiceParent(service)
+    return service

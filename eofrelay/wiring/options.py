@@ -1,0 +1,344 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+The options of C{twistd eofrelay}, parsed and checked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import NamedTuple
+
+from twisted.internet import endpoints
+from twisted.python import usage
+
+from eofrelay.commands.access import parseNetwork
+from eofrelay.core.checks import checkInterlocks, checkRelayNames
+from eofrelay.gpio import BACKENDS
+from eofrelay.wire.names import checkRelayName
+from eofrelay.wire.tokens import TokenFileError, readTokenFile
+
+DEFAULT_PORT = 1100
+#: The listen backlog of C{--port}: a burst of one-shot clients must not
+#: wait on SYN retries.
+BACKLOG = 1024
+MAX_PIN = 53
+MAX_LINE_LIMIT = 1024 * 1024
+POWER_ON = ("off", "on", "restore")
+ON_EXIT = ("off", "keep")
+
+
+class RelaySpec(NamedTuple):
+    """
+    One C{--relay NAME:PIN[:active-low]}.
+    """
+
+    name: str
+    pin: int
+    activeLow: bool
+
+
+DEFAULT_RELAY = RelaySpec("relay", 17, False)
+
+
+def parseRelaySpec(spec: str) -> RelaySpec:
+    """
+    Parse C{NAME:PIN[:active-low]}.
+
+    @raise usage.UsageError: with a message saying what is wrong.
+    """
+    parts = spec.split(":")
+    if len(parts) not in (2, 3):
+        raise usage.UsageError(
+            f"--relay {spec!r}: expected NAME:PIN or NAME:PIN:active-low"
+        )
+    try:
+        name = checkRelayName(parts[0])
+    except ValueError as error:
+        raise usage.UsageError(f"--relay {spec!r}: {error}") from None
+    if not (parts[1].isascii() and parts[1].isdigit()) or int(parts[1]) > MAX_PIN:
+        raise usage.UsageError(
+            f"--relay {spec!r}: PIN must be a BCM GPIO number from 0 to {MAX_PIN}"
+        )
+    activeLow = False
+    if len(parts) == 3:
+        if parts[2].lower() not in ("active-low", "active-high"):
+            raise usage.UsageError(
+                f"--relay {spec!r}: the third part must be 'active-low' "
+                "(or 'active-high', the default)"
+            )
+        activeLow = parts[2].lower() == "active-low"
+    return RelaySpec(name, int(parts[1]), activeLow)
+
+
+def _bounded(
+    option: str,
+    value: str,
+    convert: Callable[[str], float],
+    lowest: float,
+    highest: float,
+    expected: str,
+) -> float:
+    """
+    Parse an option's value with C{convert} and check it is within bounds.
+
+    @raise usage.UsageError: if it cannot be converted or is out of range
+        (NaN included).
+    """
+    try:
+        number = convert(value)
+    except ValueError:
+        number = float("nan")
+    if not lowest <= number <= highest:
+        raise usage.UsageError(
+            f"--{option} {value!r}: expected {expected} from {lowest} to {highest}"
+        )
+    return number
+
+
+def _integer(option: str, value: str, lowest: int, highest: int) -> int:
+    """
+    Parse an option's integer value within bounds.
+
+    @raise usage.UsageError: if it is not an integer in that range.
+    """
+    return int(_bounded(option, value, int, lowest, highest, "an integer"))
+
+
+def _seconds(option: str, value: str, highest: int) -> float:
+    """
+    Parse an option's duration in seconds: a decimal number from 0 to
+    C{highest}, fractions allowed.  A whole number comes back as an
+    C{int}, so that the log says C{600 seconds}, not C{600.0}.
+
+    @raise usage.UsageError: if it is not such a number.
+    """
+    seconds = _bounded(option, value, float, 0, highest, "a number of seconds")
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+class Options(usage.Options):
+    """
+    The options of C{twistd eofrelay}.
+    """
+
+    synopsis = "[options]"
+    longdesc = (
+        "Switch relays wired to GPIO pins when a client sends on<EOF> or "
+        "off<EOF> over TCP (see the protocol reference in the docs)."
+    )
+
+    optParameters = [
+        [
+            "port",
+            "p",
+            None,
+            f"TCP port on all IPv4 interfaces [default: {DEFAULT_PORT}, "
+            "unless --listen is given]",
+        ],
+        [
+            "gpio",
+            None,
+            "auto",
+            "GPIO backend: auto (libgpiod, then RPi.GPIO, where they work, "
+            "else simulated, with a warning), gpiod, rpi or memory (simulated)",
+        ],
+        [
+            "gpio-chip",
+            None,
+            None,
+            "GPIO chip for --gpio gpiod [default: the chip of the Raspberry "
+            "Pi's header, found by its label, or /dev/gpiochip0]",
+        ],
+        ["max-line", None, "1024", "longest message accepted, in bytes"],
+        [
+            "state-file",
+            None,
+            None,
+            "record the relays' commanded states in this file, atomically, "
+            "on every change",
+        ],
+        [
+            "power-on",
+            None,
+            "off",
+            "state driven at start: off, on, or restore (from --state-file)",
+        ],
+        [
+            "on-exit",
+            None,
+            "off",
+            "what the relays are driven to when the service stops: off or keep",
+        ],
+        [
+            "idle-timeout",
+            None,
+            "600",
+            "close a connection that sent no complete message for this many "
+            "seconds (0: never; watchers are exempt)",
+        ],
+        ["max-connections", None, "1024", "most connections open at once"],
+        [
+            "metrics",
+            None,
+            None,
+            "serve Prometheus metrics at /metrics on this Twisted endpoint, "
+            "e.g. tcp:9108:interface=127.0.0.1 (needs eofrelay[metrics])",
+        ],
+        [
+            "token-file",
+            None,
+            None,
+            "require 'auth TOKEN' with the token in this file (keep it "
+            "unreadable by other users) before other commands",
+        ],
+    ]
+    optFlags = [
+        [
+            "close-after-reply",
+            None,
+            "close each connection after its first reply, for clients that "
+            "read until the server closes",
+        ],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The help of an option method is its docstring; as one paragraph,
+        # not with the docstring's line breaks and indentation.
+        self.docs = {
+            name: " ".join(doc.split()) if doc else doc
+            for name, doc in self.docs.items()
+        }
+        self["listen"] = []
+        self["relays"] = []
+        self["interlocks"] = []
+        self["allow"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """
+        Twisted endpoint to listen on (repeatable); with --port too, both
+        are listened on.
+        """
+        self["listen"].append(description)
+
+    def opt_relay(self, spec: str) -> None:
+        """
+        NAME:PIN[:active-low], PIN a BCM GPIO number; repeatable, the first is
+        the default relay [default: relay:17]
+        """
+        self["relays"].append(parseRelaySpec(spec))
+
+    def opt_interlock(self, names: str) -> None:
+        """
+        NAME,NAME[,...]: at most one of these relays is on at any instant;
+        switching one on first switches the others off (repeatable).
+        """
+        group = [name.strip() for name in names.split(",")]
+        if len(group) < 2 or not all(group):
+            raise usage.UsageError(
+                f"--interlock {names!r}: expected two or more relay names "
+                "separated by commas"
+            )
+        self["interlocks"].append(group)
+
+    def opt_allow(self, cidr: str) -> None:
+        """
+        accept connections only from this IPv4 or IPv6 network, e.g.
+        192.168.1.0/24 (repeatable) [default: everyone].
+        """
+        try:
+            self["allow"].append(parseNetwork(cidr))
+        except ValueError as error:
+            raise usage.UsageError(f"--allow {cidr!r}: {error}") from None
+
+    def postOptions(self) -> None:
+        """
+        Check the options together and fill in defaults.
+        """
+        if self["gpio"] not in BACKENDS:
+            raise usage.UsageError(
+                f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
+            )
+        self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
+        self["idle-timeout"] = _seconds("idle-timeout", self["idle-timeout"], 10**7)
+        self["max-connections"] = _integer(
+            "max-connections", self["max-connections"], 1, 10**6
+        )
+        self["token"] = None
+        if self["token-file"]:
+            try:
+                self["token"] = readTokenFile(self["token-file"])
+            except TokenFileError as error:
+                raise usage.UsageError(str(error)) from None
+        if self["port"] is not None:
+            port = _integer("port", self["port"], 0, 65535)
+            self["listen"].append(f"tcp:{port}:backlog={BACKLOG}")
+        elif not self["listen"]:
+            self["listen"].append(f"tcp:{DEFAULT_PORT}:backlog={BACKLOG}")
+        if not self["relays"]:
+            self["relays"].append(DEFAULT_RELAY)
+        names = [spec.name for spec in self["relays"]]
+        try:
+            checkRelayNames(names)
+        except ValueError as error:
+            raise usage.UsageError(f"--relay: {error}") from None
+        pins = [spec.pin for spec in self["relays"]]
+        if len(set(pins)) < len(pins):
+            raise usage.UsageError("--relay: each relay needs its own pin")
+        for group in self["interlocks"]:
+            try:
+                checkInterlocks([group], names)
+            except ValueError as error:
+                raise usage.UsageError(
+                    f"--interlock {','.join(group)}: {error}"
+                ) from None
+        for option, choices in (("power-on", POWER_ON), ("on-exit", ON_EXIT)):
+            if self[option] not in choices:
+                raise usage.UsageError(
+                    f"--{option} {self[option]!r}: choose one of {', '.join(choices)}"
+                )
+        if self["state-file"]:
+            directory = os.path.dirname(os.path.abspath(self["state-file"]))
+            if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+                raise usage.UsageError(
+                    f"--state-file {self['state-file']}: directory {directory} "
+                    "does not exist or is not writable"
+                )
+        if self["power-on"] == "restore" and not self["state-file"]:
+            raise usage.UsageError("--power-on restore needs --state-file")
+        if self["power-on"] == "on" and self["interlocks"]:
+            raise usage.UsageError(
+                "--power-on on would switch interlocked relays on together"
+            )
+        from twisted.internet import reactor
+
+        self["metrics-endpoint"] = None
+        if self["metrics"]:
+            try:
+                import prometheus_client  # noqa: F401
+            except ImportError:
+                raise usage.UsageError(
+                    "--metrics needs prometheus_client: pip install 'eofrelay[metrics]'"
+                ) from None
+            try:
+                self["metrics-endpoint"] = endpoints.serverFromString(
+                    reactor, self["metrics"]
+                )
+            except Exception as error:
+                raise usage.UsageError(
+                    f"--metrics {self['metrics']!r}: {error}"
+                ) from None
+        self["endpoints"] = []
+        for description in self["listen"]:
+            try:
+                endpoint = endpoints.serverFromString(reactor, description)
+            except Exception as error:
+                reason = str(error)
+                if description.startswith("systemd:"):
+                    reason = (
+                        "no such socket was passed by systemd socket activation "
+                        f"({error})"
+                    )
+                raise usage.UsageError(f"--listen {description!r}: {reason}") from None
+            self["endpoints"].append(endpoint)

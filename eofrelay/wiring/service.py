@@ -1,0 +1,141 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+The eofrelay service: a L{RelayFactory} listening on endpoints, and what
+happens to the relays of its bank when it stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Optional, cast
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import Logger
+
+from eofrelay.interfaces import IPins
+from eofrelay.tcp.factory import RelayFactory
+
+
+class RelayService(MultiService):
+    """
+    Serves a L{RelayFactory} on one or more endpoints.
+
+    When the service stops it stops listening and closes the connections;
+    then, with C{onExit="off"} (the default), it drives every relay off
+    without recording that in the state file, so that C{--power-on
+    restore} brings back what was in force, and releases the GPIO pins; with
+    C{onExit="keep"}, it leaves the relays as they are and the pins driving
+    them, but ends pending pulses (switching those relays off, as their
+    pulse would have).  In both cases it waits until the state file is
+    written.
+
+    @ivar factory: The factory served.
+    @ivar pins: The GPIO backend whose pins are released at stop, if any.
+    @ivar onExit: C{"off"} or C{"keep"}.
+    """
+
+    log = Logger(namespace="eofrelay.service.RelayService")
+
+    def __init__(
+        self,
+        factory: RelayFactory,
+        endpoints: Iterable[IStreamServerEndpoint],
+        pins: Optional[IPins] = None,
+        onExit: str = "off",
+    ) -> None:
+        super().__init__()
+        if onExit not in ("off", "keep"):
+            raise ValueError(f"onExit must be 'off' or 'keep', not {onExit!r}")
+        self.factory = factory
+        self.pins = pins
+        self.onExit = onExit
+        for endpoint in endpoints:
+            listener = StreamServerEndpointService(endpoint, factory)
+            # Fail at start-up, not later in the log, if the port is taken.
+            listener._raiseSynchronously = True
+            listener.setServiceParent(self)
+
+    def startService(self) -> None:
+        """
+        Log the relays served, record their states at start in the state
+        file, if any, then start listening.
+
+        The states at start are the states in force from then on, whatever
+        chose them (C{--power-on off}, C{on} or C{restore}), so that a
+        later C{restore} never brings back states older than this run.
+        """
+        self.log.info(
+            "eofrelay serving relays: {relays}",
+            relays=", ".join(relay.name for relay in self.factory.bank.relays),
+        )
+        bank = self.factory.bank
+        if bank.stateFile is not None:
+            bank.stateFile.save(bank.commandedStates())
+        super().startService()
+
+    def stopService(self) -> Deferred[object]:
+        """
+        Stop listening, close the connections, apply the exit policy, wait
+        for the state file, release the pins.
+        """
+        # MultiService's returns the DeferredList of its children.
+        stopped = cast("Deferred[object]", super().stopService())
+        stopped.addCallback(lambda _: self.factory.disconnectAll())
+        stopped.addCallback(lambda _: self._applyExitPolicy())
+        stopped.addBoth(self._flushStateFile)
+        stopped.addBoth(self._release)
+        return stopped
+
+    def _applyExitPolicy(self) -> Deferred[None]:
+        """
+        Drive every relay off (C{"off"}), or end the pending pulses
+        (C{"keep"}).
+        """
+        bank = self.factory.bank
+        if self.onExit == "keep":
+            ended = DeferredList(
+                [relay.endPulse() for relay in bank.relays if relay.pulsing],
+                consumeErrors=True,
+            )
+            return ended.addCallback(lambda _: None)
+        if bank.stateFile is not None:
+            bank.stateFile.freeze()
+        # Switching a relay off ends its pending pulse, as a client's off
+        # does; a relay that failed is logged by the relay.
+        switched = bank.switchAll(False, "shutdown", "on-exit off")
+        return switched.addBoth(self._cancelPulses)
+
+    def _cancelPulses(self, ignored: object) -> None:
+        """
+        Cancel the pulses still pending: those of relays whose switch-off
+        failed, which nothing may drive once the pins are released.
+        """
+        for relay in self.factory.bank.relays:
+            relay.cancelPulse()
+
+    def _flushStateFile(self, result: object) -> object:
+        """
+        Log what is still summarised, and wait until the state file has
+        been written.
+        """
+        bank = self.factory.bank
+        bank.flushLog()
+        if bank.stateFile is None:
+            return None
+        return bank.stateFile.flush()
+
+    def _release(self, result: object) -> None:
+        """
+        Release the GPIO pins, whatever happened before; with C{onExit}
+        C{"keep"}, leave them driving their levels instead (a released pin
+        floats, which releases most relays).
+        """
+        if self.pins is None:
+            return
+        if self.onExit == "keep":
+            self.log.info("GPIO pins left as outputs (--on-exit keep)")
+            return
+        self.pins.release()
