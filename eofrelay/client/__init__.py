@@ -16,6 +16,7 @@ gave before closing (L{TooManyConnections}).
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from typing import ClassVar, Optional, Union
@@ -29,6 +30,7 @@ from twisted.python.failure import Failure
 from eofrelay.wire import replies
 from eofrelay.wire.framing import EOFReceiver
 from eofrelay.wire.layers import noDelay
+from eofrelay.wire.names import NAME_PATTERN
 from eofrelay.wire.replies import isWord
 
 __all__ = [
@@ -271,16 +273,44 @@ def _state(reply: bytes) -> bool:
     return reply == replies.ON
 
 
+#: What a reply to C{relays} looks like: C{NAME=on NAME=off ...}, one
+#: space between words, names as a server's relays can have.
+_RELAY_STATE = f"{NAME_PATTERN}=o(?:n|ff)".encode("ascii")
+_RELAY_STATES = re.compile(_RELAY_STATE + b"(?: " + _RELAY_STATE + rb")*\Z")
+
+
 def _relays(reply: bytes) -> dict[str, bool]:
-    if not reply.isascii():
-        raise UnexpectedReply(reply.decode("ascii", "replace"))
-    states = {}
-    for word in reply.decode("ascii").split():
-        name, _, state = word.partition("=")
-        if state not in ("on", "off"):
-            raise UnexpectedReply(reply.decode("ascii", "replace"))
-        states[name] = state == "on"
+    """
+    The states a reply to C{relays} gives, by name.  Any other reply is
+    unexpected, so that the result gives the reply back exactly.
+    """
+    text = reply.decode("ascii", "replace")
+    if _RELAY_STATES.match(reply) is None:
+        raise UnexpectedReply(text)
+    words = text.split(" ")
+    states = {
+        name: state == "on"
+        for name, _, state in (word.partition("=") for word in words)
+    }
+    if len(states) < len(words):
+        # A name given twice: a dict cannot hold both states.
+        raise UnexpectedReply(text)
     return states
+
+
+#: How the reply to C{help} starts.
+_COMMANDS = b"commands: "
+
+
+def _verbs(reply: bytes) -> list[str]:
+    """
+    The verbs a reply to C{help} lists: its words after C{commands: },
+    each space separating two.
+    """
+    if not reply.startswith(_COMMANDS):
+        raise UnexpectedReply(reply.decode("ascii", "replace"))
+    listed = reply[len(_COMMANDS) :].decode("ascii", "replace")
+    return listed.split(" ") if listed else []
 
 
 def _message(verb: str, *arguments: object) -> Union[str, ValueError]:
@@ -344,9 +374,14 @@ class RelayClient:
         """
         return self._send("toggle", relay).addCallback(_expect(replies.SUCCESS))
 
-    def pulse(self, milliseconds: int, relay: Optional[str] = None) -> Deferred[None]:
+    def pulse(
+        self, milliseconds: Union[int, str], relay: Optional[str] = None
+    ) -> Deferred[None]:
         """
         Switch C{relay} on now and off after C{milliseconds}.
+
+        @param milliseconds: An C{int}, or a word sent as it is (the server
+            checks it), as C{eofrelay-cli} passes its C{MS}.
         """
         return self._send("pulse", relay, str(milliseconds)).addCallback(
             _expect(replies.SUCCESS)
@@ -369,6 +404,12 @@ class RelayClient:
         Check that the server answers.
         """
         return self.protocol.send("ping").addCallback(_expect(replies.PONG))
+
+    def help(self) -> Deferred[list[str]]:
+        """
+        The verbs the server lists, in its order.
+        """
+        return self.protocol.send("help").addCallback(_verbs)
 
     def auth(self, token: str) -> Deferred[None]:
         """

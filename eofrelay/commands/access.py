@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_access -*-
 """
-Who may connect and who may command: the address allow-list and token
-authentication.
+Who may connect and who may command: the address allow-list, and the
+authentication of C{auth TOKEN} with its throttle.
 """
 
 from __future__ import annotations
@@ -12,6 +12,11 @@ from collections.abc import Iterable
 from typing import Optional, Union
 
 from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.logger import Logger
+
+from eofrelay.commands.session import ISession
+from eofrelay.wire import replies
+from eofrelay.wire.tokens import isToken
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -132,3 +137,59 @@ class FailedAuthentications:
         self._failures[host] = recent
         if len(recent) >= self.LIMIT:
             self._locked.add(host)
+
+
+class Authenticator:
+    """
+    Checks the token of C{auth}: in constant time, throttled by host
+    (L{FailedAuthentications}), logged without the token.
+
+    @ivar token: The token C{auth} must give, or C{None}: every session is
+        authenticated from the start.
+    @ivar throttle: The failed attempts, by host.
+    """
+
+    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+
+    def __init__(self, token: Optional[bytes], clock: IReactorTime) -> None:
+        """
+        @raise ValueError: for a token that C{auth} could not carry (see
+            L{isToken}).
+        """
+        if token is not None and not isToken(token):
+            raise ValueError(
+                "token: bytes, one word of 1 to 256 printable ASCII "
+                "characters, without <EOF>"
+            )
+        self.token = token
+        self.throttle = FailedAuthentications(clock)
+
+    def authenticate(self, session: ISession, given: str) -> bytes:
+        """
+        C{auth TOKEN} from C{session}: unlock its other commands, or, for a
+        wrong token or a host refused for now, close it.
+
+        @return: The reply.
+        """
+        if self.token is None:
+            return replies.SUCCESS
+        host = session.host
+        refused = self.throttle.refused(host)
+        # Compared even while refused, in constant time: the right token
+        # is still refused then, but does not prolong the refusal.
+        matches = tokenMatches(self.token, given.encode())
+        if matches and not refused:
+            session.authenticated = True
+            self.log.info("{peer} authenticated", peer=session.peer)
+            return replies.SUCCESS
+        if not matches:
+            self.throttle.failed(host)
+        self.log.warn(
+            "{peer}: authentication failed{why}; closing",
+            peer=session.peer,
+            why=" (too many failures from this host, refused for now)"
+            if refused
+            else "",
+        )
+        session.close()
+        return replies.AUTHENTICATION_FAILED

@@ -14,7 +14,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from eofrelay.commands.access import FailedAuthentications, tokenMatches
+from eofrelay.commands.access import Authenticator, FailedAuthentications
 from eofrelay.commands.parsing import CommandError, parseMessage
 from eofrelay.commands.session import ISession
 from eofrelay.core.bank import RelayBank
@@ -25,7 +25,6 @@ from eofrelay.core.switchlog import stateName
 from eofrelay.wire import replies
 from eofrelay.wire.names import ALL
 from eofrelay.wire.replies import resultOf
-from eofrelay.wire.tokens import isToken
 
 #: A reply: its bytes, or a Deferred firing with them (never failing).
 Reply = Union[bytes, "Deferred[bytes]"]
@@ -87,9 +86,7 @@ class CommandInterpreter:
     repeat the same few commands.
 
     @ivar bank: The relays commanded.
-    @ivar token: The token C{auth} must give, or C{None}.
-    @ivar failedAuthentications: The throttle of failed C{auth} attempts,
-        by host.
+    @ivar authenticator: What C{auth} is checked by.
     @ivar commandCounts: Replies by verb and result, for the metrics.
     @cvar CACHE_SIZE: How many meanings are remembered at most.
     @cvar CACHE_LENGTH: The longest message whose meaning is remembered.
@@ -113,14 +110,8 @@ class CommandInterpreter:
         @raise ValueError: for a token that C{auth} could not carry (see
             L{isToken}).
         """
-        if token is not None and not isToken(token):
-            raise ValueError(
-                "token: bytes, one word of 1 to 256 printable ASCII "
-                "characters, without <EOF>"
-            )
         self.bank = bank
-        self.token = token
-        self.failedAuthentications = FailedAuthentications(clock or bank.clock)
+        self.authenticator = Authenticator(token, clock or bank.clock)
         # A defaultdict rather than a Counter: counting is on every
         # command's path, and a Counter's item access costs twice as much.
         self.commandCounts: defaultdict[tuple[str, str], int] = defaultdict(int)
@@ -154,6 +145,20 @@ class CommandInterpreter:
         return reply.addErrback(self._failed, session.peer).addCallback(
             self._counted, verb
         )
+
+    @property
+    def token(self) -> Optional[bytes]:
+        """
+        The token C{auth} must give, or C{None}.
+        """
+        return self.authenticator.token
+
+    @property
+    def failedAuthentications(self) -> FailedAuthentications:
+        """
+        The throttle of failed C{auth} attempts, by host.
+        """
+        return self.authenticator.throttle
 
     def countCommand(self, verb: str, reply: bytes) -> None:
         """
@@ -344,30 +349,4 @@ class CommandInterpreter:
         return replies.BYE
 
     def _auth(self, session: ISession, given: str) -> Reply:
-        """
-        C{auth TOKEN}: unlock the other commands; a wrong token closes the
-        session.
-        """
-        if self.token is None:
-            return replies.SUCCESS
-        host = session.host
-        throttle = self.failedAuthentications
-        refused = throttle.refused(host)
-        # Compared even while refused, in constant time: the right token
-        # is still refused then, but does not prolong the refusal.
-        matches = tokenMatches(self.token, given.encode())
-        if matches and not refused:
-            session.authenticated = True
-            self.log.info("{peer} authenticated", peer=session.peer)
-            return replies.SUCCESS
-        if not matches:
-            throttle.failed(host)
-        self.log.warn(
-            "{peer}: authentication failed{why}; closing",
-            peer=session.peer,
-            why=" (too many failures from this host, refused for now)"
-            if refused
-            else "",
-        )
-        session.close()
-        return replies.AUTHENTICATION_FAILED
+        return self.authenticator.authenticate(session, given)

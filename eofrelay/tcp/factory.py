@@ -89,25 +89,7 @@ class RelayFactory(ServerFactory[Protocol]):
             out of range (C{maxLine}, C{maxConnections} below 1,
             C{idleTimeout} below 0); and as L{RelayBank} does.
         """
-        if not isinstance(bank, RelayBank):
-            warnings.warn(
-                "RelayFactory(relays, ...) is deprecated since eofrelay 0.2: "
-                "pass RelayFactory(RelayBank(relays, interlocks=..., clock=..., "
-                "stateFile=..., hardwareTimeout=...), ...)",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            bank = RelayBank(
-                bank,
-                interlocks or (),
-                clock,
-                stateFile,
-                10.0 if hardwareTimeout is None else hardwareTimeout,
-            )
-        elif (interlocks, stateFile, hardwareTimeout) != (None, None, None):
-            raise TypeError(
-                "interlocks, stateFile and hardwareTimeout belong to the RelayBank"
-            )
+        bank = _bankOf(bank, interlocks, clock, stateFile, hardwareTimeout)
         networks = None if allow is None else list(allow)
         for network in networks or ():
             if not isinstance(network, (IPv4Network, IPv6Network)):
@@ -220,6 +202,39 @@ class RelayFactory(ServerFactory[Protocol]):
         Deprecated: C{bank.commandedStates()}.
         """
         return self.bank.commandedStates()
+
+
+def _bankOf(
+    bank: Union[RelayBank, Iterable[IRelay]],
+    interlocks: Optional[Iterable[Iterable[str]]],
+    clock: Optional[IReactorTime],
+    stateFile: Optional[StateFile],
+    hardwareTimeout: Optional[float],
+) -> RelayBank:
+    """
+    C{bank}, or, as eofrelay 0.1's C{RelayFactory} took them, a bank of
+    the relays' drivers C{bank}, with a C{DeprecationWarning}.
+    """
+    if isinstance(bank, RelayBank):
+        if (interlocks, stateFile, hardwareTimeout) != (None, None, None):
+            raise TypeError(
+                "interlocks, stateFile and hardwareTimeout belong to the RelayBank"
+            )
+        return bank
+    warnings.warn(
+        "RelayFactory(relays, ...) is deprecated since eofrelay 0.2: "
+        "pass RelayFactory(RelayBank(relays, interlocks=..., clock=..., "
+        "stateFile=..., hardwareTimeout=...), ...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return RelayBank(
+        bank,
+        interlocks or (),
+        clock,
+        stateFile,
+        10.0 if hardwareTimeout is None else hardwareTimeout,
+    )
 
 
 class Refused(StreamProtocol):

@@ -20,12 +20,13 @@ from zope.interface import implementer
 
 from eofrelay.commands.access import peerHost
 from eofrelay.commands.session import ISession
+from eofrelay.tcp.closing import closeGracefully
 from eofrelay.tcp.replyorder import OrderedReplies
 from eofrelay.tcp.writethrough import hasUnsentData
 from eofrelay.wire import replies
 from eofrelay.wire.addresses import describePeer, isIPAddress
 from eofrelay.wire.framing import EOFReceiver
-from eofrelay.wire.layers import isWrapper, noDelay, usesTLS
+from eofrelay.wire.layers import isWrapper, noDelay
 
 if TYPE_CHECKING:
     from eofrelay.tcp.factory import RelayFactory
@@ -343,16 +344,8 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     def disconnect(self) -> None:
         """
         Close the connection once the transport has written everything
-        already sent, acting on nothing more the peer sends.
-
-        Where the transport can half-close, the server sends its FIN and
-        then reads and discards what the peer still sends until the peer
-        closes too, for at most L{LINGER} seconds.  Closing outright with
-        unread data would make the kernel send a reset, and a reset can
-        destroy replies the peer has not read yet (C{bye}, C{error: line
-        too long}).  Over TLS, the transport's own C{loseConnection} sends
-        the TLS close alert and waits for the peer's, which serves the
-        same end; it too is given at most L{LINGER} seconds.
+        already sent, acting on nothing more the peer sends (see
+        L{closeGracefully}).
         """
         if self._disconnecting:
             return
@@ -361,33 +354,10 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         self.stopReceiving()
         self.factory.watchers.discard(self)
         self.setTimeout(None)
-        transport = self.transport
-        transport.unregisterProducer()
+        self.transport.unregisterProducer()
         if self._readClosed:
-            transport.loseConnection()
+            self.transport.loseConnection()
             return
-        if usesTLS(transport):
-            # Half-closing the TCP connection underneath would bypass TLS.
-            self._linger = self._lingerThenAbort()
-            transport.loseConnection()
-            return
-        loseWriteConnection = getattr(transport, "loseWriteConnection", None)
-        if loseWriteConnection is None:
-            transport.loseConnection()
-            return
-        self._linger = self._lingerThenAbort()
-        loseWriteConnection()
-
-    def _lingerThenAbort(self) -> Optional[IDelayedCall]:
-        """
-        Read (and discard) what the peer still sends while the connection
-        closes, and abort it, if the transport can be aborted, when it is
-        not closed within L{LINGER} seconds.
-
-        @return: The call that aborts, if any.
-        """
-        self.resumeReceiving()
-        abort = getattr(self.transport, "abortConnection", None)
-        if abort is None:
-            return None
-        return self.factory.clock.callLater(self.LINGER, abort)
+        self._linger = closeGracefully(
+            self.transport, self.factory.clock, self.LINGER, self.resumeReceiving
+        )
