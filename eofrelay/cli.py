@@ -62,6 +62,11 @@ def _states(states: dict[str, bool]) -> str:
     return " ".join(f"{name}={_state(on)}" for name, on in states.items())
 
 
+def _pulse(client: RelayClient, *arguments: str) -> Deferred[None]:
+    *relay, milliseconds = arguments
+    return client.pulse(milliseconds, *relay)
+
+
 def _verbs(verbs: list[str]) -> str:
     return "commands: " + " ".join(verbs)
 
@@ -74,9 +79,7 @@ _CALLS: dict[str, Callable[[RelayClient, tuple[str, ...]], Deferred[str]]] = {
     "on": lambda client, arguments: client.on(*arguments).addCallback(_success),
     "off": lambda client, arguments: client.off(*arguments).addCallback(_success),
     "toggle": lambda client, arguments: client.toggle(*arguments).addCallback(_success),
-    "pulse": lambda client, arguments: client.pulse(
-        arguments[-1], *arguments[:-1]
-    ).addCallback(_success),
+    "pulse": lambda client, arguments: _pulse(client, *arguments).addCallback(_success),
     "status": lambda client, arguments: client.status(*arguments).addCallback(_state),
     "relays": lambda client, arguments: client.relays().addCallback(_states),
     "ping": lambda client, arguments: client.ping().addCallback(_pong),

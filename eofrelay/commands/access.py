@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Optional, Union
 
 from twisted.internet.interfaces import IAddress, IReactorTime
-from twisted.logger import Logger
 
 from eofrelay.commands.session import ISession
+from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.wire import replies
 from eofrelay.wire.tokens import isToken
 
@@ -149,7 +149,7 @@ class Authenticator:
     @ivar throttle: The failed attempts, by host.
     """
 
-    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+    log = NamedLogger(CONNECTIONS)
 
     def __init__(self, token: Optional[bytes], clock: IReactorTime) -> None:
         """

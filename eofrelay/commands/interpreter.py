@@ -11,13 +11,13 @@ from typing import Any, Final, Optional, Union, cast
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from eofrelay.commands.access import Authenticator, FailedAuthentications
 from eofrelay.commands.parsing import CommandError, parseMessage
 from eofrelay.commands.session import ISession
 from eofrelay.core.bank import RelayBank
+from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.core.pulse import MAX_PULSE_MS
 from eofrelay.core.relay import HardwareFailure, RelayState
 from eofrelay.core.results import Result, then
@@ -92,7 +92,7 @@ class CommandInterpreter:
     @cvar CACHE_LENGTH: The longest message whose meaning is remembered.
     """
 
-    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+    log = NamedLogger(CONNECTIONS)
     CACHE_SIZE = 512
     CACHE_LENGTH = 48
 

@@ -40,7 +40,7 @@ class PulseTimer:
         """
         End a pulse C{milliseconds} from now.
         """
-        self._call = self._clock.callLater(milliseconds / 1000, self._end)
+        self._call = self._clock.callLater(milliseconds / 1000, self._ended)
 
     def stop(self) -> Optional[float]:
         """
@@ -63,4 +63,11 @@ class PulseTimer:
         """
         if self._call is None:
             delay = max(0.0, deadline - self._clock.seconds())
-            self._call = self._clock.callLater(delay, self._end)
+            self._call = self._clock.callLater(delay, self._ended)
+
+    def _ended(self) -> None:
+        """
+        The pulse's time is up: nothing is pending any more.
+        """
+        self._call = None
+        self._end()

@@ -16,6 +16,8 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from eofrelay.core.logs import STATE_FILE, NamedLogger
+
 #: Runs a blocking function away from the reactor thread, returning a
 #: Deferred with its result.
 ThreadRunner = Callable[..., Deferred[Any]]
@@ -104,7 +106,7 @@ class StateFile:
     @ivar path: The file's path.
     """
 
-    log = Logger()
+    log = NamedLogger(STATE_FILE)
 
     def __init__(self, path: str, runInThread: Optional[ThreadRunner] = None) -> None:
         """

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
 from twisted.python.failure import Failure
+
+from eofrelay.core.logs import SWITCHES, NamedLogger
 
 #: The commands whose repeats, when they change nothing, are counted rather
 #: than logged one by one (pulses, toggles, interlocks and the exit policy
@@ -30,13 +31,12 @@ class SwitchLog:
     for it and with which command; a burst of switches that change nothing
     (a client repeating C{on}) is logged as its first switch and a count.
 
-    The lines keep the log namespace they had when this was part of
-    C{eofrelay.state.RelayState}, which operators filter on.
+    The lines are in the namespace L{SWITCHES}, as they always were.
 
     @ivar relay: The relay's name.
     """
 
-    log = Logger(namespace="eofrelay.state.RelayState")
+    log = NamedLogger(SWITCHES)
 
     #: A switch that changes nothing and is logged starts a burst of this
     #: many seconds: the switches of the burst that change nothing are

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Optional, Union
 
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
-from twisted.logger import Logger
 
 from eofrelay.commands.access import Network, isAllowed
 from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
+from eofrelay.core.logs import REFUSALS, NamedLogger
 from eofrelay.core.relay import RelayState
 from eofrelay.core.switchlog import stateName
 from eofrelay.interfaces import IRelay
@@ -50,7 +50,7 @@ class RelayFactory(ServerFactory[Protocol]):
     """
 
     protocol = RelayProtocol
-    log = Logger(namespace="eofrelay.factory.RelayFactory")
+    log = NamedLogger(REFUSALS)
 
     def __init__(
         self,

@@ -13,13 +13,13 @@ from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IPushProducer,
 )
-from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay.commands.access import peerHost
 from eofrelay.commands.session import ISession
+from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.tcp.closing import closeGracefully
 from eofrelay.tcp.replyorder import OrderedReplies
 from eofrelay.tcp.writethrough import hasUnsentData
@@ -68,7 +68,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     """
 
     factory: RelayFactory
-    log = Logger(namespace="eofrelay.protocol.RelayProtocol")
+    log = NamedLogger(CONNECTIONS)
     peer = ""
     LINGER = 10.0
 

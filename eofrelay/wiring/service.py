@@ -13,8 +13,8 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IStreamServerEndpoint
-from twisted.logger import Logger
 
+from eofrelay.core.logs import SERVICE, NamedLogger
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
 
@@ -37,7 +37,7 @@ class RelayService(MultiService):
     @ivar onExit: C{"off"} or C{"keep"}.
     """
 
-    log = Logger(namespace="eofrelay.service.RelayService")
+    log = NamedLogger(SERVICE)
 
     def __init__(
         self,

@@ -1,0 +1,36 @@
+# -*- test-case-name: tests.test_timers -*-
+"""
+The namespaces of eofrelay's log lines.
+
+Operators filter and search the log by namespace (the C{[eofrelay.state.
+RelayState#info]} that twistd prints), so the namespaces are part of what
+eofrelay promises; they stay as they were when each part of the code had
+the module they name, wherever the code lives now.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from twisted.logger import Logger
+
+#: Every switch of a relay: the audit trail.
+SWITCHES: Final = "eofrelay.state.RelayState"
+#: What happens on client connections (authentication included).
+CONNECTIONS: Final = "eofrelay.protocol.RelayProtocol"
+#: Connections refused before they start.
+REFUSALS: Final = "eofrelay.factory.RelayFactory"
+#: The service starting and stopping.
+SERVICE: Final = "eofrelay.service.RelayService"
+#: The state file.
+STATE_FILE: Final = "eofrelay.statefile.StateFile"
+
+
+class NamedLogger(Logger):
+    """
+    A L{Logger} that keeps its namespace as a class attribute too (a plain
+    one takes the name of the class it is read from).
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> Logger:
+        return self

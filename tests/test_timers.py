@@ -1,0 +1,125 @@
+"""
+Tests for L{eofrelay.core.pulse} and L{eofrelay.core.switchlog}, the small
+parts of a relay's state that time pulses and write its audit trail.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from eofrelay.core.pulse import PulseTimer
+from eofrelay.core.switchlog import SwitchLog
+
+
+class PulseTimerTests(SynchronousTestCase):
+    """
+    Tests for L{PulseTimer}.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ended: list[float] = []
+        self.timer = PulseTimer(
+            self.clock, lambda: self.ended.append(self.clock.seconds())
+        )
+
+    def test_ends(self) -> None:
+        """
+        A pulse ends after its milliseconds, by the clock.
+        """
+        self.timer.start(1500)
+        self.assertTrue(self.timer.pending)
+        self.clock.advance(1.499)
+        self.assertEqual(self.ended, [])
+        self.clock.advance(0.001)
+        self.assertEqual(self.ended, [1.5])
+
+    def test_stopResume(self) -> None:
+        """
+        Stopping says when the pulse would have ended; resuming ends it then,
+        or at once if that is past.
+        """
+        self.assertIsNone(self.timer.stop())
+        self.timer.start(1000)
+        self.clock.advance(0.25)
+        deadline = self.timer.stop()
+        self.assertEqual((deadline, self.timer.pending), (1.0, False))
+        assert deadline is not None
+        self.timer.resume(deadline)
+        self.clock.advance(0.75)
+        self.assertEqual(self.ended, [1.0])
+        self.timer.resume(0.5)
+        self.clock.advance(0)
+        self.assertEqual(self.ended, [1.0, 1.0])
+        self.assertFalse(self.clock.getDelayedCalls())
+
+
+class SwitchLogTests(SynchronousTestCase):
+    """
+    Tests for L{SwitchLog}.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.log = SwitchLog("pump", self.clock)
+
+    def lines(self, *switches: tuple[bool, bool, str]) -> list[str]:
+        with capturedLogs() as events:
+            for old, new, command in switches:
+                self.log.switched(old, new, "peer", command)
+            self.log.flush(True)
+        return [event["log_format"].format(**event) for event in events]
+
+    def test_everyChange(self) -> None:
+        """
+        Every change is one line with the relay, the states, peer and
+        command, in the namespace operators filter on.
+        """
+        with capturedLogs() as events:
+            self.log.switched(False, True, "10.0.0.1:5", "on")
+        self.assertEqual(
+            events[0]["log_format"].format(**events[0]),
+            "relay pump switched on (was off) by 10.0.0.1:5: on",
+        )
+        self.assertEqual(events[0]["log_namespace"], "eofrelay.state.RelayState")
+
+    def test_burst(self) -> None:
+        """
+        Repeats that change nothing within L{SwitchLog.SUMMARY_PERIOD} are
+        counted and summed up in one line.
+        """
+        self.assertEqual(
+            self.lines((True, True, "on"), (True, True, "on"), (True, True, "on all")),
+            [
+                "relay pump switched on (was on) by peer: on",
+                "relay pump driven 2 more times without changing (stays on)",
+            ],
+        )
+
+    def test_uncertain(self) -> None:
+        """
+        A switch from a state that was not known for sure is always logged.
+        """
+        with capturedLogs() as events:
+            self.log.switched(True, True, "peer", "on")
+            self.log.switched(True, True, "peer", "on", certain=False)
+        self.assertEqual(len(events), 2)
+
+    def test_failed(self) -> None:
+        """
+        A hardware failure is logged with its cause.
+        """
+        with capturedLogs() as events:
+            try:
+                raise OSError("gone")
+            except OSError:
+                self.log.failed(Failure(), False, True, "peer", "on")
+        self.assertIn(
+            "hardware failure switching on", events[0]["log_format"].format(**events[0])
+        )
+        self.assertIsInstance(events[0]["log_failure"].value, OSError)
+        self.assertEqual(events[0]["log_namespace"], "eofrelay.state.RelayState")
+        self.flushLoggedErrors(OSError)
