@@ -29,3 +29,14 @@ def moved(module: str, name: str, places: Mapping[str, str]) -> object:
         stacklevel=3,
     )
     return getattr(importlib.import_module(where), name)
+
+
+def warnMoved(old: str, new: str) -> None:
+    """
+    Warn that the attribute C{old} is deprecated in favour of C{new}.
+    """
+    warnings.warn(
+        f"{old} is deprecated since eofrelay 0.2: use {new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -49,7 +49,7 @@ class RelayCollector(Collector):
             "Times the relay's driver failed or timed out.",
             labels=["relay"],
         )
-        for relay in factory.relays:
+        for relay in factory.bank.relays:
             on.add_metric([relay.name], 1 if relay.isOn else 0)
             switches.add_metric([relay.name], relay.switches)
             failures.add_metric([relay.name], relay.failures)
@@ -59,14 +59,14 @@ class RelayCollector(Collector):
         yield GaugeMetricFamily(
             "eofrelay_pulses_pending",
             "Pulses whose switch-off is pending.",
-            value=sum(1 for relay in factory.relays if relay.pulsing),
+            value=sum(1 for relay in factory.bank.relays if relay.pulsing),
         )
         commands = CounterMetricFamily(
             "eofrelay_commands",
             "Commands by verb and result (ok, or the error).",
             labels=["verb", "result"],
         )
-        for (verb, result), count in sorted(factory.commandCounts.items()):
+        for (verb, result), count in sorted(factory.commands.commandCounts.items()):
             commands.add_metric([verb, result], count)
         yield commands
         yield GaugeMetricFamily(

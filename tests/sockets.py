@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Generator
+from typing import Any
 
 from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
@@ -32,7 +33,7 @@ def closed(
     raise AssertionError(f"connections still open: {factory.connections}")
 
 
-def listen(test: TestCase, factory: ServerFactory) -> int:  # type: ignore[type-arg]
+def listen(test: TestCase, factory: ServerFactory[Any]) -> int:
     """
     Listen with C{factory} on 127.0.0.1, a free port, until the end of
     C{test}, when the listening port is closed and its connections are
@@ -40,7 +41,7 @@ def listen(test: TestCase, factory: ServerFactory) -> int:  # type: ignore[type-
 
     @return: The port number.
     """
-    listening = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
     test.addCleanup(listening.stopListening)
     if isinstance(factory, RelayFactory):
         test.addCleanup(closed, factory)

@@ -318,7 +318,7 @@ class LimitTests(SynchronousTestCase):
         refused.makeConnection(transport)  # type: ignore[union-attr]
         self.assertEqual(transport.value(), b"error: too many connections<EOF>")
         self.assertTrue(transport.disconnecting)
-        first.connectionLost(None)  # type: ignore[arg-type]
+        first.connectionLost(None)
         self.assertNotIsInstance(factory.buildProtocol(address), TooManyConnections)
 
     def test_tooManyConnectionsCutOff(self) -> None:
@@ -367,7 +367,7 @@ class LimitTests(SynchronousTestCase):
         protocol.dataReceived(b"watch<EOF>")
         clock.advance(6000)
         self.assertFalse(transport.disconnecting)
-        protocol.connectionLost(None)  # type: ignore[arg-type]
+        protocol.connectionLost(None)
         self.assertEqual(clock.getDelayedCalls(), [])
 
     def test_noIdleTimeout(self) -> None:

@@ -10,7 +10,7 @@ import random
 import socket
 import struct
 
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.threads import deferToThread
@@ -82,7 +82,7 @@ class AdversarialTests(TestCase):
         return listen(self, factory)
 
     @inlineCallbacks
-    def assertServed(self, states: bytes = b"a=off b=off"):  # type: ignore[no-untyped-def]
+    def assertServed(self, states: bytes = b"a=off b=off"):
         """
         A fresh client is served, and the relays are in C{states}.
         """
@@ -90,7 +90,7 @@ class AdversarialTests(TestCase):
         self.assertEqual(reply, b"pong<EOF>" + states + b"<EOF>")
 
     @inlineCallbacks
-    def test_megabyteWithoutDelimiter(self):  # type: ignore[no-untyped-def]
+    def test_megabyteWithoutDelimiter(self):
         """
         1 MiB without a delimiter gets C{error: line too long} and the
         connection is closed.
@@ -100,7 +100,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed(b"a=off b=on")
 
     @inlineCallbacks
-    def test_closingReplyNotDestroyed(self):  # type: ignore[no-untyped-def]
+    def test_closingReplyNotDestroyed(self):
         """
         When the server closes after C{bye} or C{error: line too long}
         while the client is still sending, the client still reads that
@@ -123,7 +123,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed()
 
     @inlineCallbacks
-    def test_longMessages(self):  # type: ignore[no-untyped-def]
+    def test_longMessages(self):
         """
         64 KiB messages are refused with the default limit and accepted
         with C{maxLine} raised to 64 KiB.
@@ -139,7 +139,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed(b"a=off b=on")
 
     @inlineCallbacks
-    def test_binaryGarbage(self):  # type: ignore[no-untyped-def]
+    def test_binaryGarbage(self):
         """
         Random bytes, NULs and invalid UTF-8 get error replies only, one per
         message, and switch nothing.
@@ -170,7 +170,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed()
 
     @inlineCallbacks
-    def test_resetMidMessage(self):  # type: ignore[no-untyped-def]
+    def test_resetMidMessage(self):
         """
         A connection reset (SO_LINGER 0) in the middle of a message leaves
         the state as it was and the server serving.  (The limit is raised
@@ -196,7 +196,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed(b"a=off b=on")
 
     @inlineCallbacks
-    def test_connectionFlood(self):  # type: ignore[no-untyped-def]
+    def test_connectionFlood(self):
         """
         Past the connection limit, connections get C{error: too many
         connections} and are closed; established ones keep working.
@@ -232,7 +232,7 @@ class AdversarialTests(TestCase):
         yield self.assertServed(b"a=on b=off")
 
     @inlineCallbacks
-    def test_slowReaderPipelining(self):  # type: ignore[no-untyped-def]
+    def test_slowReaderPipelining(self):
         """
         A client that pipelines twenty thousand commands and reads none
         of its replies makes the server stop reading, not buffer without
@@ -245,11 +245,10 @@ class AdversarialTests(TestCase):
         self.assertEqual((yield deferToThread(client.recv, 100)), b"pong<EOF>")
         [protocol] = self.factory.connections
         transport = protocol.transport
+        assert isinstance(transport, tcp.Server)
         # A small kernel send buffer on the server side, so that unread
         # replies pile up in the server process, where the test sees them.
-        transport.getHandle().setsockopt(  # type: ignore[union-attr]
-            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
-        )
+        transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         pairs = 10_000
         data = b"toggle<EOF>status<EOF>" * pairs
 
@@ -260,7 +259,7 @@ class AdversarialTests(TestCase):
         sending = deferToThread(send)
         largest = 0
         for _ in range(100_000):
-            buffered = len(transport.dataBuffer) + transport._tempDataLen  # type: ignore[union-attr]
+            buffered = len(transport.dataBuffer) + transport._tempDataLen
             largest = max(largest, buffered)
             if protocol._paused:
                 break

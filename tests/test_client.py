@@ -1,13 +1,17 @@
 """
-Tests for L{eofrelay.client} against a real eofrelay server on 127.0.0.1.
+Tests for L{eofrelay.client} against a real eofrelay server on 127.0.0.1,
+and for what its methods make of replies.
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from twisted.internet import reactor
-from twisted.internet.defer import gatherResults, inlineCallbacks
+from twisted.internet.defer import Deferred, gatherResults, inlineCallbacks
 from twisted.internet.task import Clock
-from twisted.trial.unittest import TestCase
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.client import (
     ERRORS,
@@ -16,7 +20,11 @@ from eofrelay.client import (
     BadArgument,
     ConnectionLost,
     HardwareError,
+    RelayClient,
+    RelayClientProtocol,
     TooManyConnections,
+    UnexpectedReply,
+    UnknownCommand,
     UnknownRelay,
     connect,
     errorFor,
@@ -26,6 +34,8 @@ from eofrelay.tcp.factory import RelayFactory
 from eofrelay.testing import MemoryRelay
 from eofrelay.wire import replies as commands
 from tests.sockets import closed, listen, sendsAtOnce
+
+_T = TypeVar("_T")
 
 
 class ClientTests(TestCase):
@@ -43,13 +53,13 @@ class ClientTests(TestCase):
         self.port = listen(self, self.factory)
 
     @inlineCallbacks
-    def connected(self, token: str | None = None):  # type: ignore[no-untyped-def]
+    def connected(self, token: str | None = None):
         client = yield connect(reactor, f"tcp:127.0.0.1:{self.port}", token)
         self.addCleanup(client.disconnect)
         return client
 
     @inlineCallbacks
-    def test_commands(self):  # type: ignore[no-untyped-def]
+    def test_commands(self):
         """
         Every command returns its parsed result.
         """
@@ -69,7 +79,7 @@ class ClientTests(TestCase):
         yield client.protocol.closed
 
     @inlineCallbacks
-    def test_errors(self):  # type: ignore[no-untyped-def]
+    def test_errors(self):
         """
         Error replies fail the Deferred with their exception class.
         """
@@ -90,7 +100,7 @@ class ClientTests(TestCase):
         self.assertEqual(set(ERRORS), errorReplies)
 
     @inlineCallbacks
-    def test_pipelining(self):  # type: ignore[no-untyped-def]
+    def test_pipelining(self):
         """
         Commands issued without waiting each get their own reply.
         """
@@ -101,7 +111,7 @@ class ClientTests(TestCase):
         self.assertEqual(results, [None, True, None, False])
 
     @inlineCallbacks
-    def test_oneMessage(self):  # type: ignore[no-untyped-def]
+    def test_oneMessage(self):
         """
         A message holding the delimiter, which would be two messages and
         throw every later reply out of step, or not in ASCII, is refused
@@ -117,7 +127,7 @@ class ClientTests(TestCase):
         self.assertEqual(self.a.history, [])
 
     @inlineCallbacks
-    def test_oneWordArguments(self):  # type: ignore[no-untyped-def]
+    def test_oneWordArguments(self):
         """
         A relay name or token that is not one word of printable ASCII
         fails with C{ValueError} before anything is sent, and so does one
@@ -127,27 +137,27 @@ class ClientTests(TestCase):
         client = yield self.connected()
         for name in ("", "  ", "a b", "a\tb", b"a", 3):
             for method in (client.on, client.off, client.toggle, client.status):
-                yield self.assertFailure(method(name), ValueError)  # type: ignore[arg-type]
-            yield self.assertFailure(client.pulse(10, name), ValueError)  # type: ignore[arg-type]
-            yield self.assertFailure(client.auth(name), ValueError)  # type: ignore[arg-type]
+                yield self.assertFailure(method(name), ValueError)
+            yield self.assertFailure(client.pulse(10, name), ValueError)
+            yield self.assertFailure(client.auth(name), ValueError)
         self.assertEqual(len(client.protocol._waiting), 0)
         self.assertIsNone((yield client.ping()))
         self.assertEqual(self.a.history, [])
 
     @inlineCallbacks
-    def test_badTokenClosed(self):  # type: ignore[no-untyped-def]
+    def test_badTokenClosed(self):
         """
         A token that cannot be sent fails C{connect}, which closes the
         connection it made.
         """
-        self.factory.commands.token = b"sesame"
+        self.factory.commands.authenticator.token = b"sesame"
         yield self.assertFailure(
             connect(reactor, f"tcp:127.0.0.1:{self.port}", "ses<EOF>ame"), ValueError
         )
         yield closed(self.factory)
 
     @inlineCallbacks
-    def test_sendsAtOnce(self):  # type: ignore[no-untyped-def]
+    def test_sendsAtOnce(self):
         """
         Both ends of a TCP connection turn Nagle's algorithm off, so that a
         message written while the one before is unacknowledged (a second
@@ -161,7 +171,7 @@ class ClientTests(TestCase):
         self.assertTrue(sendsAtOnce(server.transport))
 
     @inlineCallbacks
-    def test_watch(self):  # type: ignore[no-untyped-def]
+    def test_watch(self):
         """
         C{watch} delivers events to the callback, changes by others too.
         """
@@ -175,12 +185,12 @@ class ClientTests(TestCase):
         self.assertEqual(events, [("b", True), ("b", False)])
 
     @inlineCallbacks
-    def test_auth(self):  # type: ignore[no-untyped-def]
+    def test_auth(self):
         """
         With a token, C{connect} authenticates first; without, commands are
         refused; a wrong token fails.
         """
-        self.factory.commands.token = b"sesame"
+        self.factory.commands.authenticator.token = b"sesame"
         client = yield self.connected("sesame")
         yield client.on()
         anonymous = yield self.connected()
@@ -188,7 +198,7 @@ class ClientTests(TestCase):
         yield self.assertFailure(self.connected("wrong"), AuthenticationFailed)
 
     @inlineCallbacks
-    def test_connectionLost(self):  # type: ignore[no-untyped-def]
+    def test_connectionLost(self):
         """
         A lost connection fails every pending Deferred.
         """
@@ -198,13 +208,13 @@ class ClientTests(TestCase):
         client = yield connect(reactor, f"tcp:127.0.0.1:{port}")
         first, second = client.on(), client.ping()
         for connection in list(factory.connections):
-            connection.transport.abortConnection()  # type: ignore[union-attr]
+            connection.transport.abortConnection()
         yield self.assertFailure(first, ConnectionLost)
         yield self.assertFailure(second, ConnectionLost)
         yield self.assertFailure(client.ping(), ConnectionLost)
 
     @inlineCallbacks
-    def test_tooManyConnections(self):  # type: ignore[no-untyped-def]
+    def test_tooManyConnections(self):
         """
         A connection the server cannot serve fails its commands with
         L{TooManyConnections}, the reason the server gave before closing,
@@ -215,6 +225,41 @@ class ClientTests(TestCase):
         extra = yield self.connected()
         yield extra.protocol.closed
         yield self.assertFailure(extra.ping(), TooManyConnections)
+
+    @inlineCallbacks
+    def test_help(self):
+        """
+        C{help} fires with the verbs the server lists, in its order.
+        """
+        client = yield self.connected()
+        self.assertEqual(
+            (yield client.help()),
+            [
+                "on",
+                "off",
+                "toggle",
+                "pulse",
+                "status",
+                "relays",
+                "watch",
+                "auth",
+                "ping",
+                "help",
+                "quit",
+            ],
+        )
+
+    @inlineCallbacks
+    def test_pulseWord(self):
+        """
+        C{pulse} takes its milliseconds as a word too, sent as it is, for
+        the server to check.
+        """
+        client = yield self.connected()
+        yield client.pulse("0500", "b")
+        self.assertEqual((yield client.status("b")), True)
+        yield self.assertFailure(client.pulse("soon", "b"), BadArgument)
+        yield self.assertFailure(client.pulse("5 00", "b"), ValueError)
 
     def test_relaysNotASCII(self) -> None:
         """
@@ -247,3 +292,78 @@ class ClientTests(TestCase):
         )
         error = self.assertRaises(ValueError, testing.connect, factory)
         self.assertIn("refused", str(error))
+
+
+class ReplyTests(SynchronousTestCase):
+    """
+    What each method makes of its reply, over a L{StringTransport}.
+    """
+
+    def setUp(self) -> None:
+        self.transport = StringTransport()
+        self.protocol = RelayClientProtocol()
+        self.protocol.makeConnection(self.transport)
+        self.client = RelayClient(self.protocol)
+
+    def replied(self, sent: Deferred[_T], reply: bytes) -> Deferred[_T]:
+        self.protocol.dataReceived(reply + b"<EOF>")
+        return sent
+
+    def test_relays(self) -> None:
+        """
+        C{relays} takes a reply of C{NAME=on}/C{NAME=off} words, one space
+        apart, with names a server can have, each once, and nothing else:
+        its result gives the reply back exactly.
+        """
+        for reply, states in [
+            (b"a=on", {"a": True}),
+            (b"my-pump_1=off x=on", {"my-pump_1": False, "x": True}),
+            (b"A" * 32 + b"=on", {"A" * 32: True}),
+            (b"a=on A=off", {"a": True, "A": False}),
+        ]:
+            result = self.successResultOf(self.replied(self.client.relays(), reply))
+            self.assertEqual(result, states)
+        for reply in (
+            b"",
+            b"unrecognized command",
+            b"a=on ",
+            b" a=on",
+            b"a=on  b=off",
+            b"=on",
+            b"a==on",
+            b"a=On",
+            b"1=on",
+            b"A" * 33 + b"=on",
+            b"a\tb=on",
+            b"a=on a=off",
+            b"a=on \xff=off",
+        ):
+            failure = self.failureResultOf(
+                self.replied(self.client.relays(), reply), UnexpectedReply
+            )
+            self.assertEqual(failure.value.reply, reply.decode("ascii", "replace"))
+
+    def test_help(self) -> None:
+        """
+        C{help} takes a reply that starts with C{commands: }, and gives
+        the words after it, each space separating two; any other reply
+        fails with L{UnexpectedReply}, which holds it.
+        """
+        for reply, verbs in [
+            (b"commands: on off ping", ["on", "off", "ping"]),
+            (b"commands: ping", ["ping"]),
+            (b"commands: ", []),
+        ]:
+            result = self.successResultOf(self.replied(self.client.help(), reply))
+            self.assertEqual(result, verbs)
+        for reply in (b"unrecognized command", b"commands:", b"Commands: on", b""):
+            failure = self.failureResultOf(
+                self.replied(self.client.help(), reply), UnexpectedReply
+            )
+            self.assertEqual(failure.value.reply, reply.decode("ascii"))
+        failure = self.failureResultOf(
+            self.replied(self.client.help(), b"error: unknown command"),
+            UnknownCommand,
+        )
+        self.assertEqual(failure.value.reply, "error: unknown command")
+        self.assertEqual(self.transport.value(), b"help<EOF>" * 8)

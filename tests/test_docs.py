@@ -82,7 +82,7 @@ class TacExampleTests(TestCase):
     timeout = 30
 
     @inlineCallbacks
-    def test_tac(self):  # type: ignore[no-untyped-def]
+    def test_tac(self):
         """
         The .tac file builds a service that serves its two interlocked
         relays.

@@ -180,7 +180,7 @@ class ImportTests(SynchronousTestCase):
                     raise RuntimeError("This module can only be run on a Raspberry Pi!")
                 return None
 
-        sys.meta_path.insert(0, Finder)  # type: ignore[arg-type]
+        sys.meta_path.insert(0, Finder)
         self.addCleanup(sys.meta_path.remove, Finder)
 
     def test_notInstalled(self) -> None:

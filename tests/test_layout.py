@@ -20,7 +20,7 @@ ALLOWED = {
     "wire": set(),
     "core": {"wire", "interfaces"},
     "commands": {"wire", "core", "interfaces"},
-    "tcp": {"wire", "core", "commands", "interfaces"},
+    "tcp": {"wire", "core", "commands", "interfaces", "_deprecated"},
     "gpio": {"interfaces"},
     "client": {"wire", "cli"},
     "cli": {"wire", "client", "__init__"},

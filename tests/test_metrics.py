@@ -48,7 +48,7 @@ class MetricsTests(TestCase):
     timeout = 30
 
     @inlineCallbacks
-    def test_scrape(self):  # type: ignore[no-untyped-def]
+    def test_scrape(self):
         """
         The exposition has per-relay state, switches and failures, commands
         by verb and result, connections open and refused, pulses pending

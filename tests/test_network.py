@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import TypeVar
 
-from twisted.internet import reactor
+from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.task import Clock, deferLater
@@ -104,7 +104,7 @@ class NetworkTests(TestCase):
         return deferToThread(function, *args)
 
     @inlineCallbacks
-    def test_articleClient(self):  # type: ignore[no-untyped-def]
+    def test_articleClient(self):
         """
         The article's client gets the article's replies for C{on}, C{off}
         and an unknown command.
@@ -124,7 +124,7 @@ class NetworkTests(TestCase):
         self.assertEqual(self.a.history, [True, False])
 
     @inlineCallbacks
-    def test_telnetStyle(self):  # type: ignore[no-untyped-def]
+    def test_telnetStyle(self):
         """
         A telnet-style client's trailing CR LF is ignored.
         """
@@ -134,7 +134,7 @@ class NetworkTests(TestCase):
         )
 
     @inlineCallbacks
-    def test_halfClose(self):  # type: ignore[no-untyped-def]
+    def test_halfClose(self):
         """
         A netcat-style client that half-closes gets every reply, then the
         server closes.
@@ -145,7 +145,7 @@ class NetworkTests(TestCase):
         self.assertEqual(reply, b"success<EOF>on<EOF>a=off b=on<EOF>")
 
     @inlineCallbacks
-    def test_halfCloseThroughHAProxy(self):  # type: ignore[no-untyped-def]
+    def test_halfCloseThroughHAProxy(self):
         """
         Through the PROXY protocol's wrapper (C{--listen haproxy:...}),
         which Twisted cannot half-close, a client that half-closes right
@@ -171,7 +171,7 @@ class NetworkTests(TestCase):
         yield closed(self.factory)
 
     @inlineCallbacks
-    def test_sharedState(self):  # type: ignore[no-untyped-def]
+    def test_sharedState(self):
         """
         Two clients see one state.
         """
@@ -191,7 +191,7 @@ class NetworkTests(TestCase):
         )
 
     @inlineCallbacks
-    def test_pipelined(self):  # type: ignore[no-untyped-def]
+    def test_pipelined(self):
         """
         Thousands of pipelined messages get one reply each, in order.
         """
@@ -204,7 +204,7 @@ class NetworkTests(TestCase):
         )
 
     @inlineCallbacks
-    def test_lineTooLong(self):  # type: ignore[no-untyped-def]
+    def test_lineTooLong(self):
         """
         An over-long message gets C{error: line too long} and the server
         closes; other clients are still served.
@@ -218,7 +218,7 @@ class NetworkTests(TestCase):
         )
 
     @inlineCallbacks
-    def test_closeAfterReply(self):  # type: ignore[no-untyped-def]
+    def test_closeAfterReply(self):
         """
         With C{closeAfterReply}, a client that reads until the server
         closes gets exactly one reply.
@@ -248,7 +248,7 @@ class SlowWatcherTests(TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def test_slowWatcher(self):  # type: ignore[no-untyped-def]
+    def test_slowWatcher(self):
         """
         While 10,000 changes happen and a watcher reads none of its events,
         the server's buffer for it stays bounded, the watcher is
@@ -266,15 +266,16 @@ class SlowWatcherTests(TestCase):
         self.assertEqual(reply, b"success<EOF>")
         [protocol] = factory.watchers
         transport = protocol.transport
+        assert isinstance(transport, tcp.Server)
         # Small kernel buffers, so that what the watcher does not read piles
         # up in the server process, where the test can see it.
-        transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # type: ignore[union-attr]
+        transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         largest = 0
         relay = factory.bank.relay()
         for _ in range(100):
             for _ in range(100):
                 relay.toggle()
-                buffered = len(transport.dataBuffer) + transport._tempDataLen  # type: ignore[union-attr]
+                buffered = len(transport.dataBuffer) + transport._tempDataLen
                 largest = max(largest, buffered)
             yield deferLater(reactor, 0, lambda: None)
         self.assertEqual(factory.watchers, set())
@@ -316,7 +317,7 @@ class HalfCloseTests(TestCase):
         self.port = listen(self, self.factory)
 
     @inlineCallbacks
-    def test_pendingRepliesDelivered(self):  # type: ignore[no-untyped-def]
+    def test_pendingRepliesDelivered(self):
         """
         A peer that half-closes while its replies wait for the relay gets
         them all, then the server closes.
@@ -327,7 +328,7 @@ class HalfCloseTests(TestCase):
         self.assertEqual(reply, b"success<EOF>pong<EOF>success<EOF>off<EOF>")
 
     @inlineCallbacks
-    def test_halfCloseableOnlyWhenNeeded(self):  # type: ignore[no-untyped-def]
+    def test_halfCloseableOnlyWhenNeeded(self):
         """
         The server's protocol is an L{IHalfCloseableProtocol} while a reply
         is pending, and not once everything is sent, so that a peer's close

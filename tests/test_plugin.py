@@ -123,7 +123,7 @@ class TwistdTests(TestCase):
         childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
         if inherit is not None:
             childFDs[3] = inherit
-        transport = reactor.spawnProcess(  # type: ignore[attr-defined]
+        transport = reactor.spawnProcess(
             process,
             sys.executable,
             [sys.executable, "-c", script, *arguments],
@@ -140,7 +140,7 @@ class TwistdTests(TestCase):
         return process
 
     @inlineCallbacks
-    def test_serveAndStop(self):  # type: ignore[no-untyped-def]
+    def test_serveAndStop(self):
         """
         twistd serves the protocol; on SIGTERM it drives the relays off,
         logs it, shuts down cleanly and ends by the same signal, as twistd
@@ -170,7 +170,7 @@ class TwistdTests(TestCase):
         self.assertNotIn(b"Traceback", process.output)
 
     @inlineCallbacks
-    def talk(self, port: int, message: bytes, count: int):  # type: ignore[no-untyped-def]
+    def talk(self, port: int, message: bytes, count: int):
         reader = Reader(count)
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
         yield connectProtocol(endpoint, reader)
@@ -180,7 +180,7 @@ class TwistdTests(TestCase):
         return replies
 
     @inlineCallbacks
-    def test_restartRestores(self):  # type: ignore[no-untyped-def]
+    def test_restartRestores(self):
         """
         After SIGTERM (relays driven off at exit, not recorded), a restart
         with C{--power-on restore} brings back the states that were in
@@ -210,7 +210,7 @@ class TwistdTests(TestCase):
         yield second.ended
 
     @inlineCallbacks
-    def test_socketActivation(self):  # type: ignore[no-untyped-def]
+    def test_socketActivation(self):
         """
         With C{--listen systemd:domain=INET:index=0}, eofrelay serves on the
         listening socket it inherits the way systemd passes it (fd 3,
@@ -238,7 +238,7 @@ class TwistdTests(TestCase):
         return int(process.transport.pid)  # type: ignore[union-attr]
 
     @inlineCallbacks
-    def test_gpioUnavailable(self):  # type: ignore[no-untyped-def]
+    def test_gpioUnavailable(self):
         """
         C{--gpio rpi} where RPi.GPIO cannot run exits with status 1 and one
         readable line, not a traceback.
@@ -254,7 +254,7 @@ class TwistdTests(TestCase):
         self.assertTrue(lines[0].startswith("eofrelay: RPi.GPIO "), lines)
 
     @inlineCallbacks
-    def test_help(self):  # type: ignore[no-untyped-def]
+    def test_help(self):
         """
         C{twistd eofrelay --help} lists every option.
         """

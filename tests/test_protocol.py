@@ -272,7 +272,7 @@ class CommandTests(ProtocolTestCase):
         lines name the client from the header and the proxy it came
         through.
         """
-        self.factory.commands.token = b"secret"
+        self.factory.commands.authenticator.token = b"secret"
         self.assertEqual(
             self.throughProxy(
                 b"PROXY TCP4 10.0.0.1 127.0.0.1 1234 1100\r\nauth secret<EOF>on b<EOF>"
@@ -442,7 +442,7 @@ class OrderTests(SynchronousTestCase):
         """
         protocol, transport = connect(self.factory)
         protocol.dataReceived(b"on<EOF>")
-        protocol.connectionLost(None)  # type: ignore[arg-type]
+        protocol.connectionLost(None)
         self.a.pending[0][0].callback(None)
         self.assertEqual(transport.value(), b"")
         self.assertTrue(self.factory.bank.relay("a").isOn)
@@ -596,7 +596,7 @@ class FlowControlTests(SynchronousTestCase):
         self.assertTrue(transport.disconnected)
 
         protocol, clock = self.closeWith(HalfCloseableTransport())
-        protocol.connectionLost(None)  # type: ignore[arg-type]
+        protocol.connectionLost(None)
         self.assertEqual(clock.getDelayedCalls(), [])
 
     def test_closeThroughWrapper(self) -> None:
@@ -641,7 +641,7 @@ class FlowControlTests(SynchronousTestCase):
         self.assertEqual(clock.getDelayedCalls(), [])
 
         class Unabortable(HalfCloseableTransport):
-            abortConnection = property()  # type: ignore[assignment]
+            abortConnection = property()
 
         transport = Unabortable()
         _, clock = self.closeWith(transport)
@@ -669,7 +669,7 @@ class ParseCacheTests(SynchronousTestCase):
         Short messages are remembered; long ones and C{auth} are not.
         """
         factory = RelayFactory(RelayBank([MemoryRelay()], clock=Clock()))
-        protocol, transport = connect(factory)
+        protocol, _ = connect(factory)
         protocol.dataReceived(
             b"on<EOF>on " + b"x" * 100 + b"<EOF>auth s3cret<EOF>  <EOF>"
         )

@@ -345,7 +345,7 @@ class WatchTests(SynchronousTestCase):
         watcher, _ = connect(self.factory)
         quiet, quietTransport = connect(self.factory, port=40001)
         watcher.dataReceived(b"watch<EOF>")
-        watcher.connectionLost(None)  # type: ignore[arg-type]
+        watcher.connectionLost(None)
         quiet.dataReceived(b"on<EOF>")
         self.assertEqual(replies(quietTransport), [b"success"])
         self.assertEqual(self.factory.watchers, set())

@@ -92,4 +92,4 @@ class SequencerTests(SynchronousTestCase):
         later: Any = Deferred()
         result = then(later, lambda x: x * 10)
         later.callback(3)
-        self.assertEqual(self.successResultOf(result), 30)  # type: ignore[arg-type]
+        self.assertEqual(self.successResultOf(result), 30)

@@ -37,7 +37,7 @@ class RelayServiceTests(TestCase):
         service = RelayService(factory, [endpoint], pins)
         service.startService()
         [listener] = list(service)
-        port = listener._waitingForPort.result  # type: ignore[attr-defined]
+        port = listener._waitingForPort.result
         self.assertTrue(port.getHost().port)
         factory.bank.relay("b").switch(True)
         stopped = service.stopService()

@@ -181,7 +181,7 @@ class RelayMachine(RuleBasedStateMachine):
             index % len(self.connections)
         ]
         if not connection.lost:
-            protocol.connectionLost(None)  # type: ignore[arg-type]
+            protocol.connectionLost(None)
             connection.lost = True
 
     @rule(seconds=st.sampled_from([0.125, 0.25, 1.0, 100.0, 300.0]))
@@ -214,7 +214,7 @@ class RelayMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         for protocol, _, connection in self.connections:
             if not connection.lost:
-                protocol.connectionLost(None)  # type: ignore[arg-type]
+                protocol.connectionLost(None)
         assert self.factory.connections == set()
 
 

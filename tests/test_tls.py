@@ -157,7 +157,7 @@ class TLSTests(TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def listenTLS(self, factory: RelayFactory):  # type: ignore[no-untyped-def]
+    def listenTLS(self, factory: RelayFactory):
         """
         Listen with C{factory} through a C{--listen ssl:...} description,
         with a certificate made here (kept as C{certificatePEM}), until
@@ -193,7 +193,7 @@ class TLSTests(TestCase):
         )
 
     @inlineCallbacks
-    def test_sslListen(self):  # type: ignore[no-untyped-def]
+    def test_sslListen(self):
         """
         A C{--listen ssl:...} description with a key and certificate serves
         the protocol to a client that verifies the certificate, with
@@ -213,7 +213,7 @@ class TLSTests(TestCase):
         yield replies.lost
 
     @inlineCallbacks
-    def test_eventsOverTLS(self):  # type: ignore[no-untyped-def]
+    def test_eventsOverTLS(self):
         """
         A watcher over TLS gets every event, in order, after the reply
         to its C{watch}; events written together may be gathered into one
@@ -242,7 +242,7 @@ class TLSTests(TestCase):
             yield each.lost
 
     @inlineCallbacks
-    def test_quitClosesTLS(self):  # type: ignore[no-untyped-def]
+    def test_quitClosesTLS(self):
         """
         After C{quit}, the server ends TLS with its close alert before
         closing, so the client sees a clean close (not a truncated
@@ -263,7 +263,7 @@ class TLSTests(TestCase):
         yield closed(factory)
 
     @inlineCallbacks
-    def sendThenClose(self, how: str, expected: bytes):  # type: ignore[no-untyped-def]
+    def sendThenClose(self, how: str, expected: bytes):
         """
         Run L{sendThenClose} against a TLS listener five times, with
         three commands, and check that every try received C{expected}.
@@ -287,7 +287,7 @@ class TLSTests(TestCase):
         yield closed(factory)
         self.assertEqual(relay.history, [True] * 5)
 
-    def test_closeAlertWithCommands(self):  # type: ignore[no-untyped-def]
+    def test_closeAlertWithCommands(self):
         """
         A client whose commands and TLS close alert arrive in one packet
         (with its last handshake message) gets every reply, then the
@@ -295,7 +295,7 @@ class TLSTests(TestCase):
         """
         return self.sendThenClose("alert", b"success<EOF>on<EOF>pong<EOF>|closed")
 
-    def test_halfCloseAfterCommands(self):  # type: ignore[no-untyped-def]
+    def test_halfCloseAfterCommands(self):
         """
         A client that half-closes TCP right after its commands gets every
         reply.  The connection then ends without the server's close alert:
@@ -304,7 +304,7 @@ class TLSTests(TestCase):
         return self.sendThenClose("shutdown", b"success<EOF>on<EOF>pong<EOF>")
 
     @inlineCallbacks
-    def test_allowListOverTLS(self):  # type: ignore[no-untyped-def]
+    def test_allowListOverTLS(self):
         """
         A peer outside C{--allow} is cut off at once over TLS too, without
         a handshake, and nothing stays open.

@@ -49,7 +49,7 @@ def wrap(transport: object, layers: int) -> object:
     """
     for _ in range(layers):
         wrapper = ProtocolWrapper(WrappingFactory(ServerFactory()), Protocol())
-        wrapper.makeConnection(transport)  # type: ignore[arg-type]
+        wrapper.makeConnection(transport)
         transport = wrapper
     return transport
 
@@ -66,7 +66,7 @@ class IsWrapperTests(SynchronousTestCase):
         """
         transport = StringTransport()
         self.assertFalse(isWrapper(transport))
-        self.assertTrue(isWrapper(wrap(transport, 1)))  # type: ignore[arg-type]
+        self.assertTrue(isWrapper(wrap(transport, 1)))
 
     def test_tcpWithoutItsDict(self) -> None:
         """
@@ -91,7 +91,7 @@ class UsesTLSTests(SynchronousTestCase):
         A transport that is not TLS, wrapped or not, is not.
         """
         self.assertFalse(usesTLS(StringTransport()))
-        self.assertFalse(usesTLS(wrap(StringTransport(), 3)))  # type: ignore[arg-type]
+        self.assertFalse(usesTLS(wrap(StringTransport(), 3)))
 
     def test_startedTLS(self) -> None:
         """
@@ -100,7 +100,7 @@ class UsesTLSTests(SynchronousTestCase):
         transport = StringTransport()
         transport.TLS = True  # type: ignore[attr-defined]
         self.assertTrue(usesTLS(transport))
-        self.assertTrue(usesTLS(wrap(transport, 2)))  # type: ignore[arg-type]
+        self.assertTrue(usesTLS(wrap(transport, 2)))
 
     def test_bounded(self) -> None:
         """
@@ -149,7 +149,7 @@ class NoDelayTests(SynchronousTestCase):
                 layer = self.layer(family)
             except OSError:
                 continue  # IPv6 disabled
-            self.assertTrue(noDelay(layer))  # type: ignore[arg-type]
+            self.assertTrue(noDelay(layer))
             self.assertEqual(layer.noDelay, [True])
 
     def test_wrapped(self) -> None:
@@ -159,7 +159,7 @@ class NoDelayTests(SynchronousTestCase):
         """
         layer = self.layer(socket.AF_INET)
         wrapped = wrap(layer, 3)
-        self.assertTrue(noDelay(wrapped))  # type: ignore[arg-type]
+        self.assertTrue(noDelay(wrapped))
         self.assertEqual(layer.noDelay, [True])
 
     def test_notTCP(self) -> None:
@@ -168,8 +168,8 @@ class NoDelayTests(SynchronousTestCase):
         socket are left alone.
         """
         layer = self.layer(socket.AF_UNIX)
-        self.assertFalse(noDelay(layer))  # type: ignore[arg-type]
-        self.assertFalse(noDelay(wrap(layer, 1)))  # type: ignore[arg-type]
+        self.assertFalse(noDelay(layer))
+        self.assertFalse(noDelay(wrap(layer, 1)))
         self.assertEqual(layer.noDelay, [])
         self.assertFalse(noDelay(StringTransport()))
 
@@ -185,7 +185,7 @@ class NoDelayTests(SynchronousTestCase):
 
         closed = Closed(socket.AF_INET)
         self.addCleanup(closed.socket.close)
-        self.assertFalse(noDelay(closed))  # type: ignore[arg-type]
+        self.assertFalse(noDelay(closed))
         self.assertEqual(closed.noDelay, [])
         handleOnly = StringTransport()
         handle = self.layer(socket.AF_INET).socket
@@ -214,7 +214,7 @@ class Writer(Protocol):
         self.before(self.transport)
         for chunk in self.chunks:
             writeThrough(self.transport, chunk)  # type: ignore[arg-type]
-            writers = reactor.getWriters()  # type: ignore[attr-defined]
+            writers = reactor.getWriters()
             self.registered.append(self.transport in writers)  # type: ignore[comparison-overlap]
         if self.transport.connected:  # type: ignore[union-attr]
             self.transport.loseConnection()  # type: ignore[union-attr]
@@ -262,7 +262,7 @@ class TCPTests(TestCase):
     timeout = 60
 
     @inlineCallbacks
-    def serve(self, chunks, before=lambda transport: None, greeting=b""):  # type: ignore[no-untyped-def]
+    def serve(self, chunks, before=lambda transport: None, greeting=b""):
         """
         Accept one connection whose protocol calls C{before} with its
         transport, writes C{chunks} and closes, while the peer sends
@@ -275,7 +275,7 @@ class TCPTests(TestCase):
         return received, writer
 
     @inlineCallbacks
-    def test_sentAtOnce(self):  # type: ignore[no-untyped-def]
+    def test_sentAtOnce(self):
         """
         With nothing buffered, a reply is sent at once: the transport does
         not wait for the reactor to find the socket writable.
@@ -286,7 +286,7 @@ class TCPTests(TestCase):
         self.assertEqual(received, b"success<EOF>pong<EOF>")
 
     @inlineCallbacks
-    def test_orderKeptWhenBuffered(self):  # type: ignore[no-untyped-def]
+    def test_orderKeptWhenBuffered(self):
         """
         What the socket does not take is buffered, and later writes go
         behind it, so the peer gets every byte in order.
@@ -298,7 +298,7 @@ class TCPTests(TestCase):
         self.assertTrue(received == big + b"after<EOF>last<EOF>")
 
     @inlineCallbacks
-    def test_notAfterStartTLS(self):  # type: ignore[no-untyped-def]
+    def test_notAfterStartTLS(self):
         """
         Once the transport has started TLS, what is written goes through
         TLS: the peer never sees it in clear.
@@ -317,7 +317,7 @@ class TCPTests(TestCase):
         self.assertNotIn(b"secret-reply", received)
 
     @inlineCallbacks
-    def test_notAfterAbort(self):  # type: ignore[no-untyped-def]
+    def test_notAfterAbort(self):
         """
         Once the transport is being aborted, nothing more is sent.
         """

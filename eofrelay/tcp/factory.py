@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional, Union
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 
+from eofrelay._deprecated import warnMoved
 from eofrelay.commands.access import Network, isAllowed
 from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
@@ -161,6 +162,7 @@ class RelayFactory(ServerFactory[Protocol]):
         """
         Deprecated: C{bank.relays}.
         """
+        warnMoved("RelayFactory.relays", "RelayFactory.bank.relays")
         return self.bank.relays
 
     @property
@@ -168,6 +170,7 @@ class RelayFactory(ServerFactory[Protocol]):
         """
         Deprecated: C{bank.interlocks}.
         """
+        warnMoved("RelayFactory.interlocks", "RelayFactory.bank.interlocks")
         return self.bank.interlocks
 
     @property
@@ -175,6 +178,7 @@ class RelayFactory(ServerFactory[Protocol]):
         """
         Deprecated: C{bank.stateFile}.
         """
+        warnMoved("RelayFactory.stateFile", "RelayFactory.bank.stateFile")
         return self.bank.stateFile
 
     @property
@@ -182,6 +186,7 @@ class RelayFactory(ServerFactory[Protocol]):
         """
         Deprecated: C{commands.token}.
         """
+        warnMoved("RelayFactory.token", "RelayFactory.commands.token")
         return self.commands.token
 
     @property
@@ -189,18 +194,21 @@ class RelayFactory(ServerFactory[Protocol]):
         """
         Deprecated: C{commands.commandCounts}.
         """
+        warnMoved("RelayFactory.commandCounts", "RelayFactory.commands.commandCounts")
         return self.commands.commandCounts
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """
         Deprecated: C{bank.relay(name)}.
         """
+        warnMoved("RelayFactory.relay", "RelayFactory.bank.relay(name)")
         return self.bank.relay(name)
 
     def commandedStates(self) -> dict[str, bool]:
         """
         Deprecated: C{bank.commandedStates()}.
         """
+        warnMoved("RelayFactory.commandedStates", "RelayFactory.bank.commandedStates()")
         return self.bank.commandedStates()
 
 
