@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from eofrelay.core.statefile import StateFile
 
 
-class RelayFactory(ServerFactory[Protocol]):
+class RelayFactory(ServerFactory):
     """
     Builds a L{RelayProtocol} for each connection to a L{RelayBank} and
     holds what the connections share: the L{CommandInterpreter} that
@@ -50,7 +50,6 @@ class RelayFactory(ServerFactory[Protocol]):
     @ivar refusedCounts: Refused connections by reason, for the metrics.
     """
 
-    protocol = RelayProtocol
     log = NamedLogger(REFUSALS)
 
     def __init__(
@@ -137,7 +136,9 @@ class RelayFactory(ServerFactory[Protocol]):
             )
             self.refusedCounts["too many connections"] += 1
             return TooManyConnections(self.clock)
-        return super().buildProtocol(addr)
+        protocol = RelayProtocol()
+        protocol.factory = self
+        return protocol
 
     def disconnectAll(self) -> None:
         """
