@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_factory,tests.test_pulse -*-
+# -*- test-case-name: tests.test_relay,tests.test_gpio -*-
 """
 The interfaces that separate the protocol, the relays and the hardware.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_protocol -*-
+# -*- test-case-name: tests.test_protocol,tests.test_docs -*-
 """
 Test doubles for eofrelay and for applications that embed it.
 """

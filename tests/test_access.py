@@ -1,11 +1,9 @@
 """
-Tests for L{eofrelay.access} and the protections built on it: allow-list,
-token authentication, connection limit, idle timeout, hardware timeout.
+Tests for L{eofrelay.commands.access}: the allow-list and token
+authentication, with its throttle.
 """
 
 from __future__ import annotations
-
-import os
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
@@ -15,11 +13,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.commands.access import FailedAuthentications, isAllowed, parseNetwork
 from eofrelay.core.bank import RelayBank
-from eofrelay.tcp.factory import Refused, RelayFactory, TooManyConnections
+from eofrelay.tcp.factory import Refused, RelayFactory
 from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
 from eofrelay.wire import replies as commands
-from eofrelay.wire.tokens import TokenFileError, readableByEveryone, readTokenFile
 
 TOKEN = b"s3cret-Token"
 
@@ -88,63 +85,6 @@ class AllowTests(SynchronousTestCase):
         self.assertEqual(str(networks[0]), "10.0.0.0/8")
         self.assertTrue(isAllowed(IPv4Address("TCP", "10.1.2.3", 1), networks))
         self.assertTrue(isAllowed(IPv6Address("TCP", "::ffff:10.1.2.3", 1), networks))
-
-
-class TokenFileTests(SynchronousTestCase):
-    """
-    L{readTokenFile}.
-    """
-
-    def write(self, content: bytes, mode: int = 0o600) -> str:
-        path: str = self.mktemp()
-        with open(path, "wb") as file:
-            file.write(content)
-        os.chmod(path, mode)
-        return path
-
-    def test_read(self) -> None:
-        """
-        The token is the file's content without surrounding whitespace.
-        """
-        self.assertEqual(readTokenFile(self.write(b"  " + TOKEN + b"\n", 0o640)), TOKEN)
-
-    def test_anyPrintableASCII(self) -> None:
-        """
-        A token may be any printable ASCII without whitespace, 256
-        characters at most; the file's permissions do not matter here.
-        """
-        for token in (b"p@ss!word#1", b"<EOF", b"'\"\\`$(x)", b"x" * 256):
-            self.assertEqual(readTokenFile(self.write(token + b"\n", 0o644)), token)
-
-    def test_refused(self) -> None:
-        """
-        An empty, multi-word, non-ASCII, too long or missing file, or one
-        whose token holds the delimiter or a control character, is refused
-        with a message that says why.
-        """
-        cases = [
-            (self.write(b" \n"), "empty"),
-            (self.write(b"two words"), "1 to 256"),
-            (self.write(b"tab\tinside"), "1 to 256"),
-            (self.write(b"bell\x07"), "1 to 256"),
-            (self.write("tökén".encode()), "1 to 256"),
-            (self.write(b"a<EOF>b"), "without <EOF>"),
-            (self.write(b"x" * 257), "1 to 256"),
-            (self.mktemp(), "cannot read"),
-        ]
-        for path, message in cases:
-            error = self.assertRaises(TokenFileError, readTokenFile, path)
-            self.assertIn(message, str(error))
-
-    def test_readableByEveryone(self) -> None:
-        """
-        L{readableByEveryone} tells whether the "other" read bit is set; a
-        missing file is not readable.
-        """
-        self.assertTrue(readableByEveryone(self.write(TOKEN, 0o644)))
-        self.assertTrue(readableByEveryone(self.write(TOKEN, 0o604)))
-        self.assertFalse(readableByEveryone(self.write(TOKEN, 0o640)))
-        self.assertFalse(readableByEveryone(self.mktemp()))
 
 
 class AuthenticationTests(SynchronousTestCase):
@@ -292,119 +232,3 @@ class AuthenticationTests(SynchronousTestCase):
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>auth anything<EOF>")
         self.assertEqual(replies(transport), [b"success", b"success"])
-
-
-class LimitTests(SynchronousTestCase):
-    """
-    The connection limit and the idle timeout.
-    """
-
-    def test_tooManyConnections(self) -> None:
-        """
-        Past the limit, a connection is told C{error: too many connections}
-        and closed; a closed connection frees its place.
-        """
-        factory = RelayFactory(
-            RelayBank([MemoryRelay()], clock=Clock()), maxConnections=2
-        )
-        first, _ = connect(factory)
-        connect(factory, port=40001)
-        address = IPv4Address("TCP", "127.0.0.1", 40002)
-        with capturedLogs() as events:
-            refused = factory.buildProtocol(address)
-        self.assertIsInstance(refused, TooManyConnections)
-        self.assertEqual(len(events), 1)
-        transport = StringTransport()
-        refused.makeConnection(transport)  # type: ignore[union-attr]
-        self.assertEqual(transport.value(), b"error: too many connections<EOF>")
-        self.assertTrue(transport.disconnecting)
-        first.connectionLost(None)
-        self.assertNotIsInstance(factory.buildProtocol(address), TooManyConnections)
-
-    def test_tooManyConnectionsCutOff(self) -> None:
-        """
-        A refused connection that does not close (a TLS peer that never
-        completes its handshake) is aborted after a grace period.
-        """
-        clock = Clock()
-        factory = RelayFactory(
-            RelayBank([MemoryRelay()], clock=clock), maxConnections=1
-        )
-        connect(factory)
-        refused = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 2))
-        transport = StringTransport()
-        refused.makeConnection(transport)  # type: ignore[union-attr]
-        self.assertFalse(transport.disconnected)
-        clock.advance(TooManyConnections.GRACE)
-        self.assertTrue(transport.disconnected)
-
-    def test_idleTimeout(self) -> None:
-        """
-        A connection that sends no complete message for C{idleTimeout}
-        seconds is closed; every complete message restarts the time; bytes
-        trickling in without a delimiter do not.
-        """
-        clock = Clock()
-        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=600)
-        protocol, transport = connect(factory)
-        clock.advance(599)
-        protocol.dataReceived(b"ping<EOF>")
-        clock.advance(599)
-        self.assertFalse(transport.disconnecting)
-        for _ in range(100):
-            protocol.dataReceived(b"x")
-            clock.advance(0.02)
-        self.assertTrue(transport.disconnecting)
-        self.assertEqual(replies(transport), [b"pong"])
-
-    def test_watchersExempt(self) -> None:
-        """
-        A watcher is not closed for being idle.
-        """
-        clock = Clock()
-        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=600)
-        protocol, transport = connect(factory)
-        protocol.dataReceived(b"watch<EOF>")
-        clock.advance(6000)
-        self.assertFalse(transport.disconnecting)
-        protocol.connectionLost(None)
-        self.assertEqual(clock.getDelayedCalls(), [])
-
-    def test_noIdleTimeout(self) -> None:
-        """
-        An idle timeout of 0 never closes.
-        """
-        clock = Clock()
-        factory = RelayFactory(RelayBank([MemoryRelay()], clock=clock), idleTimeout=0)
-        _protocol, _transport = connect(factory)
-        self.assertEqual(clock.getDelayedCalls(), [])
-
-
-class HardwareTimeoutTests(SynchronousTestCase):
-    """
-    A relay driver that never answers.
-    """
-
-    def test_hangingDriver(self) -> None:
-        """
-        After the hardware timeout, a command whose driver never answered
-        gets C{error: hardware failure}; other relays and clients were
-        served meanwhile; later commands for that relay work again.
-        """
-        clock = Clock()
-        hung = MemoryRelay("hung", asynchronous=True)
-        fine = MemoryRelay("fine")
-        factory = RelayFactory(RelayBank([hung, fine], hardwareTimeout=10, clock=clock))
-        protocol, transport = connect(factory)
-        other, otherTransport = connect(factory, port=40001)
-        protocol.dataReceived(b"on hung<EOF>")
-        other.dataReceived(b"on fine<EOF>status hung<EOF>")
-        self.assertEqual(replies(otherTransport), [b"success"])
-        clock.advance(10)
-        self.assertEqual(replies(transport), [b"error: hardware failure"])
-        self.assertEqual(replies(otherTransport), [b"off"])
-        self.assertEqual(len(self.flushLoggedErrors()), 1)
-        hung.pending.clear()
-        hung.asynchronous = False
-        protocol.dataReceived(b"on hung<EOF>status hung<EOF>")
-        self.assertEqual(replies(transport), [b"success", b"on"])

@@ -1,5 +1,5 @@
 """
-Tests for L{eofrelay.framing}.
+Tests for L{eofrelay.wire.framing}.
 """
 
 from twisted.internet.testing import StringTransport

@@ -156,3 +156,19 @@ class LayoutTests(SynchronousTestCase):
             and not module.startswith("eofrelay.wire")
         ]
         self.assertEqual(unexpected, [])
+
+    def test_testCaseNames(self) -> None:
+        """
+        Every module's C{test-case-name} names test modules that exist.
+        """
+        missing = []
+        for path in PACKAGE.rglob("*.py"):
+            first = path.read_text().partition("\n")[0]
+            if "test-case-name:" not in first:
+                continue
+            names = first.split("test-case-name:")[1].split("-*-")[0].strip()
+            for name in names.split(","):
+                test = PACKAGE.parent / (name.replace(".", "/") + ".py")
+                if not test.exists():
+                    missing.append(f"{path.relative_to(PACKAGE)}: {name}")
+        self.assertEqual(missing, [])

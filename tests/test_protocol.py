@@ -1,5 +1,6 @@
 """
-Tests for L{eofrelay.protocol}, against L{StringTransport}.
+Tests for L{eofrelay.tcp.protocol} and L{eofrelay.tcp.replyorder}, against
+L{StringTransport}.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """
-Tests for L{eofrelay.sequencer}.
+Tests for L{eofrelay.core.sequencer} and L{eofrelay.core.results}.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """
-Tests for L{eofrelay.service}: the service listening on real sockets.
+Tests for L{eofrelay.wiring.service}: the service listening on real sockets.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """
-Tests for L{eofrelay.statefile}.
+Tests for L{eofrelay.core.statefile}.
 """
 
 from __future__ import annotations

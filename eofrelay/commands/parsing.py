@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_parsing -*-
+# -*- test-case-name: tests.test_interpreter -*-
 """
 How one message of eofrelay's wire protocol is parsed into a verb and its
 arguments.

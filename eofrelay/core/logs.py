@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_timers -*-
+# -*- test-case-name: tests.test_switchlog -*-
 """
 The namespaces of eofrelay's log lines.
 

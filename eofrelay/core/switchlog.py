@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_switchlog,tests.test_factory -*-
+# -*- test-case-name: tests.test_switchlog,tests.test_relay -*-
 """
 The switch log of one relay: the audit trail of who switched it, and how.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_factory,tests.test_gpio -*-
+# -*- test-case-name: tests.test_gpio,tests.test_relay -*-
 """
 A relay wired to one GPIO pin.
 """

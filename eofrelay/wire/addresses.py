@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_addresses -*-
+# -*- test-case-name: tests.test_protocol -*-
 """
 How a peer is named in the log and in messages: C{host:port}.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_names -*-
+# -*- test-case-name: tests.test_bank,tests.test_factory -*-
 """
 What names a relay: the rule for relay names, which the server checks at
 configuration and the client before it sends one.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_commands,tests.test_client -*-
+# -*- test-case-name: tests.test_interpreter,tests.test_client -*-
 """
 The exact texts of eofrelay's replies, and what a word of a message may
 be.

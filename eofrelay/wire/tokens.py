@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_access -*-
+# -*- test-case-name: tests.test_tokens -*-
 """
 What a token may be, and how it is read from its file: the server and the
 client read the same files the same way.

@@ -1,6 +1,5 @@
 """
-Tests for L{eofrelay.core.pulse} and L{eofrelay.core.switchlog}, the small
-parts of a relay's state that time pulses and write its audit trail.
+Tests for L{eofrelay.core.switchlog}: the audit trail of one relay.
 """
 
 from __future__ import annotations
@@ -10,51 +9,7 @@ from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.core.pulse import PulseTimer
 from eofrelay.core.switchlog import SwitchLog
-
-
-class PulseTimerTests(SynchronousTestCase):
-    """
-    Tests for L{PulseTimer}.
-    """
-
-    def setUp(self) -> None:
-        self.clock = Clock()
-        self.ended: list[float] = []
-        self.timer = PulseTimer(
-            self.clock, lambda: self.ended.append(self.clock.seconds())
-        )
-
-    def test_ends(self) -> None:
-        """
-        A pulse ends after its milliseconds, by the clock.
-        """
-        self.timer.start(1500)
-        self.assertTrue(self.timer.pending)
-        self.clock.advance(1.499)
-        self.assertEqual(self.ended, [])
-        self.clock.advance(0.001)
-        self.assertEqual(self.ended, [1.5])
-
-    def test_stopResume(self) -> None:
-        """
-        Stopping says when the pulse would have ended; resuming ends it then,
-        or at once if that is past.
-        """
-        self.assertIsNone(self.timer.stop())
-        self.timer.start(1000)
-        self.clock.advance(0.25)
-        deadline = self.timer.stop()
-        self.assertEqual((deadline, self.timer.pending), (1.0, False))
-        assert deadline is not None
-        self.timer.resume(deadline)
-        self.clock.advance(0.75)
-        self.assertEqual(self.ended, [1.0])
-        self.timer.resume(0.5)
-        self.clock.advance(0)
-        self.assertEqual(self.ended, [1.0, 1.0])
-        self.assertFalse(self.clock.getDelayedCalls())
 
 
 class SwitchLogTests(SynchronousTestCase):
