@@ -1,5 +1,6 @@
 """
-Tests for L{eofrelay.tap} (L{eofrelay.wiring.options}, L{eofrelay.wiring.build}): the options of C{twistd eofrelay} and the
+Tests for L{eofrelay.tap} (L{eofrelay.wiring.options},
+L{eofrelay.wiring.build}): the options of C{twistd eofrelay} and the
 service built from them.
 """
 
