@@ -34,6 +34,7 @@ from typing import cast
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 
+from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
 from eofrelay.gpio.memory import MemoryPins
 from eofrelay.gpio.pinrelay import PinRelay
@@ -123,7 +124,14 @@ def main() -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", action="store_true", help="cProfile it")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every message afresh (what the meaning cache saves)",
+    )
     arguments = parser.parse_args()
+    if arguments.no_cache:
+        CommandInterpreter.CACHE_LENGTH = -1
     failed = False
     for label, segments in CASES:
         protocols = connections()

@@ -63,7 +63,7 @@ class BankTests(SynchronousTestCase):
         included.
         """
         changes: list[tuple[str, bool, bool]] = []
-        self.bank.listeners.append(
+        self.bank.addListener(
             lambda relay, old, new: changes.append((relay.name, old, new))
         )
         self.assertIs(self.bank.relay("a").switch(True, "app", "on"), True)
@@ -113,16 +113,16 @@ class BankTests(SynchronousTestCase):
 
     def test_stateFile(self) -> None:
         """
-        Every change, whoever made it, is recorded in the bank's state file
-        after the listeners have been told.
+        Every change, whoever made it, is given to the bank's state file
+        before the listeners are told.
         """
         order: list[str] = []
         stateFile = RecordingStateFile(order)
         bank = RelayBank([MemoryRelay("a")], clock=self.clock, stateFile=stateFile)
-        bank.listeners.append(lambda relay, old, new: order.append("listener"))
+        bank.addListener(lambda relay, old, new: order.append("listener"))
         bank.relay().switch(True)
         self.assertEqual(stateFile.saved, [{"a": True}])
-        self.assertEqual(order, ["listener", "file"])
+        self.assertEqual(order, ["file", "listener"])
 
     def test_uncertainAtStart(self) -> None:
         """

@@ -60,7 +60,8 @@ class ProtocolTestCase(SynchronousTestCase):
 
 class CommandTests(ProtocolTestCase):
     """
-    Every command and every error reply of DESIGN.md section 1.
+    Every command and every error reply of the protocol reference
+    (C{docs/protocol.rst}).
     """
 
     def test_articleCommands(self) -> None:

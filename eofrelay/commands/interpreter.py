@@ -24,7 +24,7 @@ from eofrelay.core.results import Result, then
 from eofrelay.core.switchlog import stateName
 from eofrelay.wire import replies
 from eofrelay.wire.names import ALL
-from eofrelay.wire.replies import resultOf
+from eofrelay.wire.replies import ERROR_RESULTS, resultOf
 
 #: A reply: its bytes, or a Deferred firing with them (never failing).
 Reply = Union[bytes, "Deferred[bytes]"]
@@ -140,7 +140,7 @@ class CommandInterpreter:
         else:
             reply = replies.AUTHENTICATION_REQUIRED
         if isinstance(reply, bytes):
-            self.commandCounts[verb, resultOf(reply)] += 1
+            self.commandCounts[verb, ERROR_RESULTS.get(reply, "ok")] += 1
             return reply
         return reply.addErrback(self._failed, session.peer).addCallback(
             self._counted, verb
@@ -310,7 +310,13 @@ class CommandInterpreter:
     def _switch(
         self, session: ISession, relay: RelayState, on: bool, verb: str
     ) -> Reply:
-        return then(relay.switch(on, session.peer, verb), _success)
+        switched = relay.switch(on, session.peer, verb)
+        # Not then(), and a relay's state told apart by its class first:
+        # this is the commonest command, and each call less on its path is
+        # 3% of it (benchmarks.inprocess).
+        if switched.__class__ is bool:
+            return replies.SUCCESS
+        return then(switched, _success)
 
     def _switchAll(self, session: ISession, on: bool, command: str) -> Reply:
         return self.bank.switchAll(on, session.peer, command).addCallback(_success)

@@ -28,16 +28,14 @@ if TYPE_CHECKING:
 class RelayBank:
     """
     The configured relays, in order, and what they share: lookup by name,
-    the interlocks between them, switching all of them, the listeners told
-    of every change, and the state file that records them.
+    the interlocks between them, switching all of them, listening to every
+    change, and the state file that records them.
 
     @ivar relays: The relays (L{RelayState}s), in configured order; the
         first one is the default relay.
     @ivar interlocks: The interlock groups, as lists of relays.
     @ivar clock: What times pulses and hardware.
     @ivar stateFile: Where the commanded states are recorded, if anywhere.
-    @ivar listeners: L{ChangeListener}s called after every change of any
-        relay, whoever made it, before the state file is written.
     """
 
     def __init__(
@@ -71,7 +69,6 @@ class RelayBank:
             raise ValueError("hardwareTimeout must be more than 0 seconds")
         self.clock = clockOrReactor(clock)
         self.stateFile = stateFile
-        self.listeners: list[ChangeListener] = []
         sequencers = _sharedSequencers(names, groups)
         self.relays = [
             self._relayFor(driver, sequencers.get(name), hardwareTimeout)
@@ -102,7 +99,8 @@ class RelayBank:
             hardwareTimeout,
         )
         relay.uncertain = not isinstance(reported, bool)
-        relay.listeners.append(self._relayChanged)
+        if self.stateFile is not None:
+            relay.listeners.append(self._record)
         return relay
 
     def relay(self, name: Optional[str] = None) -> RelayState:
@@ -148,14 +146,20 @@ class RelayBank:
         for relay in self.relays:
             relay.flushLog()
 
-    def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
+    def addListener(self, listener: ChangeListener) -> None:
         """
-        A relay changed: tell the listeners and record the states.
+        Call C{listener} after every change of any relay, whoever made it,
+        from now on (after the state file has been given the new states).
         """
-        for listener in self.listeners:
-            listener(relay, old, new)
-        if self.stateFile is not None:
-            self.stateFile.save(self.commandedStates())
+        for relay in self.relays:
+            relay.listeners.append(listener)
+
+    def _record(self, relay: RelayState, old: bool, new: bool) -> None:
+        """
+        A relay changed: record the states in the state file.
+        """
+        assert self.stateFile is not None
+        self.stateFile.save(self.commandedStates())
 
 
 def _allSucceeded(results: Sequence[tuple[bool, object]], on: bool) -> bool:

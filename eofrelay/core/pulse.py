@@ -18,6 +18,8 @@ class PulseTimer:
     """
     When a relay's pulse ends: at most one switch-off pending, timed by a
     clock, that can be stopped and resumed for the time it had left.
+
+    @ivar call: The pending switch-off, or C{None}.
     """
 
     def __init__(self, clock: IReactorTime, end: Callable[[], object]) -> None:
@@ -27,20 +29,20 @@ class PulseTimer:
         """
         self._clock = clock
         self._end = end
-        self._call: Optional[IDelayedCall] = None
+        self.call: Optional[IDelayedCall] = None
 
     @property
     def pending(self) -> bool:
         """
         Whether a pulse's switch-off is pending.
         """
-        return self._call is not None
+        return self.call is not None
 
     def start(self, milliseconds: int) -> None:
         """
         End a pulse C{milliseconds} from now.
         """
-        self._call = self._clock.callLater(milliseconds / 1000, self._ended)
+        self.call = self._clock.callLater(milliseconds / 1000, self._ended)
 
     def stop(self) -> Optional[float]:
         """
@@ -49,7 +51,7 @@ class PulseTimer:
         @return: When it would have happened (in the clock's seconds), or
             C{None} if none was pending.
         """
-        call, self._call = self._call, None
+        call, self.call = self.call, None
         if call is None:
             return None
         if call.active():
@@ -61,13 +63,13 @@ class PulseTimer:
         End a pulse at C{deadline} after all (at once if that is past),
         unless one is pending already.
         """
-        if self._call is None:
+        if self.call is None:
             delay = max(0.0, deadline - self._clock.seconds())
-            self._call = self._clock.callLater(delay, self._ended)
+            self.call = self._clock.callLater(delay, self._ended)
 
     def _ended(self) -> None:
         """
         The pulse's time is up: nothing is pending any more.
         """
-        self._call = None
+        self.call = None
         self._end()

@@ -15,7 +15,7 @@ from zope.interface import implementer
 
 from eofrelay.core.clocks import clockOrReactor
 from eofrelay.core.pulse import MAX_PULSE_MS, PulseTimer
-from eofrelay.core.results import Result
+from eofrelay.core.results import Result, isDeferred
 from eofrelay.core.sequencer import Sequencer
 from eofrelay.core.switchlog import SwitchLog
 from eofrelay.interfaces import IRelay
@@ -139,6 +139,9 @@ class RelayState:
         @raise HardwareFailure: if the driver failed (or the Deferred fails
             with it).
         """
+        if self._pulse.call is None:
+            # The common case, without what ending a pulse takes.
+            return self.sequencer.runNow(self._change, on, peer, command)
         return self._submit(self._change, on, peer, command)
 
     def toggle(self, peer: str = "", command: str = "toggle") -> Result[bool]:
@@ -207,7 +210,7 @@ class RelayState:
         except HardwareFailure:
             self._resumePulse(None, deadline)
             raise
-        if isinstance(result, Deferred):
+        if isDeferred(result):
             result.addErrback(self._resumePulse, deadline)
         return result
 
@@ -289,7 +292,8 @@ class RelayState:
         off before switching on (unless C{partnersOff} says they are), then
         drive the relay, starting C{pulse}, if any, once it is on.
         """
-        self._stopPulse()
+        if self._pulse.call is not None:
+            self._stopPulse()
         if new and self.partners and not partnersOff:
             cleared = self._partnersOff(0, peer, _interlockCommand(command, self.name))
             if cleared is not None:
@@ -313,7 +317,7 @@ class RelayState:
             if not (partner._on or partner.uncertain):
                 continue
             driven = partner._drive(False, peer, command)
-            if isinstance(driven, Deferred):
+            if isDeferred(driven):
                 return driven.addCallback(self._partnerOff, index + 1, peer, command)
         return None
 
@@ -342,7 +346,7 @@ class RelayState:
             driven = self.driver.switch(new)
         except Exception:
             raise self._failed(Failure(), old, new, peer, command) from None
-        if isinstance(driven, Deferred):
+        if driven is not None and isDeferred(driven):
             driven.addTimeout(self.hardwareTimeout, self.clock)
             return driven.addCallbacks(
                 self._driven,
@@ -381,7 +385,8 @@ class RelayState:
         # Only an interlock partner gets here with a pulse pending (a
         # relay's own change cancels its pulse first): the pulse is over
         # once the partner is off.
-        self._pulse.stop()
+        if self._pulse.call is not None:
+            self._pulse.stop()
         self._commandedOff = False
         if pulse is not None:
             self._pulse.start(pulse)

@@ -10,9 +10,10 @@ handles both uses L{then}.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, Union
+from typing import Any, Final, TypeVar, Union
 
 from twisted.internet.defer import Deferred
+from typing_extensions import TypeIs
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -21,11 +22,28 @@ U = TypeVar("U")
 Result = Union[T, "Deferred[T]"]
 
 
+#: The classes of the results known at once on the path of every command.
+_KNOWN: Final = frozenset({bool, bytes, type(None)})
+
+
+def isDeferred(result: object) -> TypeIs[Deferred[Any]]:
+    """
+    Whether C{result} is a L{Deferred} (or a subclass's instance, such as a
+    L{DeferredList}).
+
+    C{isinstance(result, Deferred)} costs about four times as much for the
+    results known at once, because L{Deferred} is an abstract base class
+    (C{Awaitable}): on the path of every command, those are told apart by
+    their class first (measured with C{benchmarks.inprocess}).
+    """
+    return result.__class__ not in _KNOWN and isinstance(result, Deferred)
+
+
 def then(result: Result[T], function: Callable[[T], U]) -> Result[U]:
     """
     Apply C{function} to C{result} now, or when it fires if it is a
     L{Deferred}.
     """
-    if isinstance(result, Deferred):
+    if isDeferred(result):
         return result.addCallback(function)
     return function(result)

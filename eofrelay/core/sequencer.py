@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from eofrelay.core.results import isDeferred
+
 T = TypeVar("T")
 
 
@@ -71,7 +73,9 @@ class Sequencer:
         self._running = True
         try:
             outcome = operation(*args)
-            if isinstance(outcome, Deferred):
+            # A relay's state, most often: told apart by its class before
+            # isDeferred is called (a call less for every switch).
+            if outcome.__class__ is not bool and isDeferred(outcome):
                 result: Deferred[T] = Deferred()
                 self._waiting = True
                 outcome.addBoth(self._finished, result)
@@ -95,7 +99,7 @@ class Sequencer:
                 except Exception:
                     result.errback(Failure())
                     continue
-                if isinstance(outcome, Deferred):
+                if isDeferred(outcome):
                     self._waiting = True
                     outcome.addBoth(self._finished, result)
                 else:

@@ -112,7 +112,7 @@ class RelayFactory(ServerFactory):
         self.watchers: set[RelayProtocol] = set()
         self.connections: set[RelayProtocol] = set()
         self.refusedCounts: Counter[str] = Counter()
-        bank.listeners.append(self._relayChanged)
+        bank.addListener(self._relayChanged)
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
         """

@@ -174,7 +174,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         """
         Handle a segment's messages, then write all their replies at once.
         """
-        if self.batching:
+        if self._batch is not None:
             EOFReceiver.dataReceived(self, data)
             return
         if self._peerMayChange:

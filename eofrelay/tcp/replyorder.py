@@ -114,7 +114,7 @@ class OrderedReplies:
             writeThrough(self.transport, message + self.delimiter, gather)
             return
         batch.append(message)
-        self._batchSize += len(message) + len(self.delimiter)
+        self._batchSize += len(message) + 5  # and its delimiter, <EOF>
         if self._batchSize >= self.BATCH_LIMIT:
             # Let the transport see it, so that it can pause reading.
             self.flushBatch()
@@ -156,12 +156,14 @@ class OrderedReplies:
             count += 1
         ready = [each.reply for each in pending[:count] if each.reply is not None]
         del pending[:count]
-        if ready and self._batch is None:
-            ready.append(b"")
-            writeThrough(self.transport, self.delimiter.join(ready))
-        else:
-            for each in ready:
-                self.writeMessage(each)
+        # Written together, as the replies of one segment are.
+        batching = self.batching
+        if not batching:
+            self.startBatch()
+        for each in ready:
+            self.writeMessage(each)
+        if not batching:
+            self.flushBatch()
         if self._closing and not pending:
             self.disconnect()
         elif self._repliesBlocked and len(pending) <= self.MAX_PENDING // 2:

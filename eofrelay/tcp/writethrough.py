@@ -15,7 +15,7 @@ from typing import TypeGuard
 from twisted.internet import tcp
 from twisted.internet.interfaces import ITransport
 
-from eofrelay.wire.layers import isTCPServer, isWrapper, layers
+from eofrelay.wire.layers import isWrapper, layers
 
 
 def _isPlainTCP(transport: object) -> TypeGuard[tcp.Server]:
@@ -24,7 +24,7 @@ def _isPlainTCP(transport: object) -> TypeGuard[tcp.Server]:
     buffers this module knows about, and has not started TLS.
     """
     return (
-        isTCPServer(transport)
+        transport.__class__ is tcp.Server
         and hasattr(transport, "_tempDataLen")
         and not getattr(transport, "TLS", True)
     )

@@ -56,7 +56,8 @@ def isWrapper(transport: object) -> bool:
     C{__dict__}: on CPython 3.11 and later, asking an object for its
     C{__dict__} makes it one that stays, about 60 bytes per connection.
     """
-    if isTCPServer(transport):
+    if transport.__class__ is tcp.Server:
+        # Inline, not isTCPServer(): it is asked on every write.
         return False
     return "transport" in getattr(transport, "__dict__", ())
 

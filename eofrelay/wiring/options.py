@@ -276,6 +276,14 @@ class Options(usage.Options):
             self["listen"].append(f"tcp:{port}:backlog={BACKLOG}")
         elif not self["listen"]:
             self["listen"].append(f"tcp:{DEFAULT_PORT}:backlog={BACKLOG}")
+        self._checkRelays()
+        self._checkPolicies()
+        self._buildEndpoints()
+
+    def _checkRelays(self) -> None:
+        """
+        Check the relays and their interlocks (C{--relay}, C{--interlock}).
+        """
         if not self["relays"]:
             self["relays"].append(DEFAULT_RELAY)
         names = [spec.name for spec in self["relays"]]
@@ -293,6 +301,11 @@ class Options(usage.Options):
                 raise usage.UsageError(
                     f"--interlock {','.join(group)}: {error}"
                 ) from None
+
+    def _checkPolicies(self) -> None:
+        """
+        Check C{--power-on}, C{--on-exit} and C{--state-file}, together.
+        """
         for option, choices in (("power-on", POWER_ON), ("on-exit", ON_EXIT)):
             if self[option] not in choices:
                 raise usage.UsageError(
@@ -311,6 +324,11 @@ class Options(usage.Options):
             raise usage.UsageError(
                 "--power-on on would switch interlocked relays on together"
             )
+
+    def _buildEndpoints(self) -> None:
+        """
+        Make the endpoints of C{--listen}, C{--port} and C{--metrics}.
+        """
         from twisted.internet import reactor
 
         self["metrics-endpoint"] = None
