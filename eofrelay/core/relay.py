@@ -379,7 +379,7 @@ class RelayState:
         tell the listeners.
         """
         self.switches += 1
-        self._log.switched(old, new, peer, command, certain=not self.uncertain)
+        self._log.switched(old, new, peer, command, not self.uncertain)
         self.uncertain = False
         self._on = new
         # Only an interlock partner gets here with a pulse pending (a

@@ -90,7 +90,17 @@ class OrderedReplies:
             fires with it (and never fails).
         """
         if isinstance(reply, bytes) and not self._pending:
-            self.writeMessage(reply)
+            batch = self._batch
+            if batch is None:
+                self.writeMessage(reply)
+                return
+            # writeMessage's gathering, in line: a call less is 5% of the
+            # instructions a command takes (benchmarks.inprocess, counted
+            # with callgrind).
+            batch.append(reply)
+            self._batchSize += len(reply) + 5
+            if self._batchSize >= self.BATCH_LIMIT:
+                self._batchFull()
             return
         slot = _PendingReply()
         self._pending.append(slot)
@@ -116,9 +126,15 @@ class OrderedReplies:
         batch.append(message)
         self._batchSize += len(message) + 5  # and its delimiter, <EOF>
         if self._batchSize >= self.BATCH_LIMIT:
-            # Let the transport see it, so that it can pause reading.
-            self.flushBatch()
-            self._batch = []
+            self._batchFull()
+
+    def _batchFull(self) -> None:
+        """
+        The batch holds L{BATCH_LIMIT} bytes: write it, so that the
+        transport can pause reading, and gather on.
+        """
+        self.flushBatch()
+        self._batch = []
 
     def startBatch(self) -> None:
         """
