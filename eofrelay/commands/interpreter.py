@@ -34,7 +34,7 @@ Reply = Union[bytes, "Deferred[bytes]"]
 #: before C{auth}, and the call that executes it, given the session and
 #: the arguments that follow; or C{None} and (relay, on) for switching
 #: one relay on or off.
-Prepared = tuple[str, bool, Optional[Callable[..., Reply]], tuple[Any, ...]]
+Meaning = tuple[str, bool, Optional[Callable[..., Reply]], tuple[Any, ...]]
 
 #: The verbs allowed before C{auth} when a token is configured.
 BEFORE_AUTHENTICATION: Final = frozenset({"auth", "ping", "help", "quit"})
@@ -117,9 +117,9 @@ class CommandInterpreter:
         # A defaultdict rather than a Counter: counting is on every
         # command's path, and a Counter's item access costs twice as much.
         self.commandCounts: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self._meanings: dict[bytes, Prepared] = {}
+        self._meanings: dict[bytes, Meaning] = {}
         self._help = b"commands: " + " ".join(VERBS).encode("ascii")
-        self._prepare: dict[str, Callable[[tuple[str, ...]], Prepared]] = {
+        self._prepare: dict[str, Callable[[tuple[str, ...]], Meaning]] = {
             verb: getattr(self, "_prepare_" + verb) for verb in VERBS
         }
 
@@ -205,7 +205,7 @@ class CommandInterpreter:
 
     # What a message means
 
-    def _meaning(self, message: bytes) -> Prepared:
+    def _meaning(self, message: bytes) -> Meaning:
         """
         Parse and check C{message}, and remember what it means if it is
         short and holds no token.
@@ -213,7 +213,7 @@ class CommandInterpreter:
         try:
             command = parseMessage(message)
         except CommandError as error:
-            meaning: Prepared = ("invalid", True, _reply, (error.reply,))
+            meaning: Meaning = ("invalid", True, _reply, (error.reply,))
         else:
             prepare = self._prepare.get(command.verb)
             if prepare is None:
@@ -259,7 +259,7 @@ class CommandInterpreter:
         if arguments:
             raise CommandError(replies.BAD_ARGUMENT)
 
-    def _prepareSwitch(self, on: bool, arguments: tuple[str, ...]) -> Prepared:
+    def _prepareSwitch(self, on: bool, arguments: tuple[str, ...]) -> Meaning:
         verb = stateName(on)
         if len(arguments) == 1 and arguments[0].lower() == ALL:
             if on and self.bank.interlocks:
@@ -267,16 +267,16 @@ class CommandInterpreter:
             return (verb, False, self._switchAll, (on, f"{verb} all"))
         return (verb, False, None, (self._relay(arguments), on))
 
-    def _prepare_on(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_on(self, arguments: tuple[str, ...]) -> Meaning:
         return self._prepareSwitch(True, arguments)
 
-    def _prepare_off(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_off(self, arguments: tuple[str, ...]) -> Meaning:
         return self._prepareSwitch(False, arguments)
 
-    def _prepare_toggle(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_toggle(self, arguments: tuple[str, ...]) -> Meaning:
         return ("toggle", False, self._toggle, (self._relay(arguments),))
 
-    def _prepare_pulse(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_pulse(self, arguments: tuple[str, ...]) -> Meaning:
         if not 1 <= len(arguments) <= 2:
             raise CommandError(replies.BAD_ARGUMENT)
         relay = self._relay(arguments[:-1])
@@ -291,31 +291,31 @@ class CommandInterpreter:
             raise CommandError(replies.BAD_ARGUMENT)
         return ("pulse", False, self._pulse, (relay, milliseconds))
 
-    def _prepare_status(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_status(self, arguments: tuple[str, ...]) -> Meaning:
         return ("status", False, self._status, (self._relay(arguments),))
 
-    def _prepare_relays(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_relays(self, arguments: tuple[str, ...]) -> Meaning:
         self._noArguments(arguments)
         return ("relays", False, self._relays, ())
 
-    def _prepare_watch(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_watch(self, arguments: tuple[str, ...]) -> Meaning:
         self._noArguments(arguments)
         return ("watch", False, self._watch, ())
 
-    def _prepare_auth(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_auth(self, arguments: tuple[str, ...]) -> Meaning:
         if len(arguments) != 1:
             raise CommandError(replies.BAD_ARGUMENT)
         return ("auth", True, self._auth, (arguments[0],))
 
-    def _prepare_ping(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_ping(self, arguments: tuple[str, ...]) -> Meaning:
         self._noArguments(arguments)
         return ("ping", True, _reply, (replies.PONG,))
 
-    def _prepare_help(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_help(self, arguments: tuple[str, ...]) -> Meaning:
         self._noArguments(arguments)
         return ("help", True, _reply, (self._help,))
 
-    def _prepare_quit(self, arguments: tuple[str, ...]) -> Prepared:
+    def _prepare_quit(self, arguments: tuple[str, ...]) -> Meaning:
         self._noArguments(arguments)
         return ("quit", True, self._quit, ())
 
