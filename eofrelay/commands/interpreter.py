@@ -36,6 +36,8 @@ Reply = Union[bytes, "Deferred[bytes]"]
 #: one relay on or off.
 Meaning = tuple[str, bool, Optional[Callable[..., Reply]], tuple[Any, ...]]
 
+_SUCCESS: Final = replies.SUCCESS
+
 #: The verbs allowed before C{auth} when a token is configured.
 BEFORE_AUTHENTICATION: Final = frozenset({"auth", "ping", "help", "quit"})
 
@@ -146,9 +148,9 @@ class CommandInterpreter:
                     relay, on = arguments
                     switched = relay.switch(on, session.peer, verb)
                     if switched.__class__ is bool:
-                        reply = replies.SUCCESS
-                    else:
-                        reply = then(switched, _success)
+                        self.commandCounts[verb, "ok"] += 1
+                        return _SUCCESS
+                    reply = then(switched, _success)
                 else:
                     reply = run(session, *arguments)
             except Exception:
