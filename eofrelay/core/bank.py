@@ -148,11 +148,11 @@ class RelayBank:
 
     def addListener(self, listener: ChangeListener) -> None:
         """
-        Call C{listener} after every change of any relay, whoever made it,
-        from now on (after the state file has been given the new states).
+        Call C{listener} whenever any relay changes from now on, whoever
+        changed it, after the state file has been given the new states.
         """
         for relay in self.relays:
-            relay.listeners.append(listener)
+            relay.changeListeners.append(listener)
 
     def _record(self, relay: RelayState, old: bool, new: bool) -> None:
         """

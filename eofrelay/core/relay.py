@@ -60,7 +60,11 @@ class RelayState:
     @ivar name: The relay's name, as configured.
     @ivar partners: The relays that must never be on together with this
         one (its interlock groups), set by the L{RelayBank}.
-    @ivar listeners: L{ChangeListener}s called after every change.
+    @ivar listeners: L{ChangeListener}s called after every change
+        operation, also one that left the state as it was (a repeated
+        C{on}, a cancelled pulse), which a state file may need to record.
+    @ivar changeListeners: L{ChangeListener}s called after the listeners
+        when the state changed.
     @ivar sequencer: The L{Sequencer} applying this relay's operations.
     @ivar uncertain: Whether the relay's state is unknown: its driver
         failed, or did not report a state at start.
@@ -93,6 +97,7 @@ class RelayState:
         self.sequencer = sequencer if sequencer is not None else Sequencer()
         self.partners: list[RelayState] = []
         self.listeners: list[ChangeListener] = []
+        self.changeListeners: list[ChangeListener] = []
         self._pulse = PulseTimer(self.clock, self.endPulse)
         self._log = SwitchLog(self.name, self.clock)
         self._commandedOff = False
@@ -392,6 +397,9 @@ class RelayState:
             self._pulse.start(pulse)
         for listener in self.listeners:
             listener(self, old, new)
+        if old != new:
+            for listener in self.changeListeners:
+                listener(self, old, new)
         return new
 
     def _failed(

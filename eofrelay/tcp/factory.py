@@ -151,10 +151,9 @@ class RelayFactory(ServerFactory):
         """
         A relay changed: tell the watchers.
         """
-        if old != new:
-            event = f"event: {relay.name} {stateName(new)}".encode("ascii")
-            for watcher in list(self.watchers):
-                watcher.sendEvent(event)
+        event = f"event: {relay.name} {stateName(new)}".encode("ascii")
+        for watcher in list(self.watchers):
+            watcher.sendEvent(event)
 
     # Deprecated since 0.2: what moved to the bank and the command layer.
 
