@@ -4,7 +4,20 @@ C{twistd eofrelay}: its options, and the service built from them (the
 module the plugin names, as C{twisted.web.tap} is for C{twistd web}).
 """
 
-from eofrelay.wiring.build import makeService
-from eofrelay.wiring.options import Options
+from eofrelay.wiring.build import (
+    buildRelays,
+    makeService,
+    powerOnStates,
+    raiseFileLimit,
+)
+from eofrelay.wiring.options import Options, RelaySpec, parseRelaySpec
 
-__all__ = ["Options", "makeService"]
+__all__ = [
+    "Options",
+    "RelaySpec",
+    "buildRelays",
+    "makeService",
+    "parseRelaySpec",
+    "powerOnStates",
+    "raiseFileLimit",
+]

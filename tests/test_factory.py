@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.core.bank import RelayBank
 from eofrelay.tcp.factory import RelayFactory, TooManyConnections
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
 from eofrelay.wire.names import checkRelayName
 from tests.test_access import replies
@@ -23,6 +24,39 @@ class FactoryTests(SynchronousTestCase):
     """
     Tests for L{RelayFactory}.
     """
+
+    def test_startStopLogged(self) -> None:
+        """
+        Starting and stopping the factory is logged once, in the namespace
+        of eofrelay 0.1's factory.
+        """
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=Clock()))
+        with capturedLogs() as events:
+            factory.doStart()
+            factory.doStart()
+            factory.doStop()
+            factory.doStop()
+        self.assertEqual(
+            [(e["log_namespace"], e["log_format"]) for e in events],
+            [
+                ("eofrelay.factory.RelayFactory", "Starting factory {factory!r}"),
+                ("eofrelay.factory.RelayFactory", "Stopping factory {factory!r}"),
+            ],
+        )
+
+    def test_protocolAttribute(self) -> None:
+        """
+        The factory builds its C{protocol}, which a subclass may replace.
+        """
+
+        class Subclass(RelayProtocol):
+            pass
+
+        factory = RelayFactory(RelayBank([MemoryRelay()], clock=Clock()))
+        factory.protocol = Subclass
+        built = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+        self.assertIsInstance(built, Subclass)
+        self.assertIs(getattr(built, "factory", None), factory)
 
     def test_relays(self) -> None:
         """

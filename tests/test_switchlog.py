@@ -9,7 +9,9 @@ from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from eofrelay.core.relay import RelayState
 from eofrelay.core.switchlog import SwitchLog
+from eofrelay.testing import MemoryRelay
 
 
 class SwitchLogTests(SynchronousTestCase):
@@ -40,6 +42,16 @@ class SwitchLogTests(SynchronousTestCase):
             "relay pump switched on (was off) by 10.0.0.1:5: on",
         )
         self.assertEqual(events[0]["log_namespace"], "eofrelay.state.RelayState")
+
+    def test_source(self) -> None:
+        """
+        A relay's switch log names the relay's state as the events' source,
+        as it always has.
+        """
+        relay = RelayState(MemoryRelay("pump"), clock=self.clock)
+        with capturedLogs() as events:
+            relay.switch(True, "peer", "on")
+        self.assertIs(events[0]["log_source"], relay)
 
     def test_burst(self) -> None:
         """

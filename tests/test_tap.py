@@ -27,6 +27,18 @@ class OptionsTests(SynchronousTestCase):
     Tests for L{Options}.
     """
 
+    def test_relayNamedTwice(self) -> None:
+        """
+        Two relays with one name, in any case, are refused with the message
+        that says so.
+        """
+        for second in ("a:18", "A:18"):
+            with self.assertRaises(UsageError) as raised:
+                parse("--relay", "a:17", "--relay", second)
+            self.assertEqual(
+                str(raised.exception), "--relay: each relay needs its own name"
+            )
+
     def test_defaults(self) -> None:
         """
         By default eofrelay listens on TCP port 1100 on all interfaces and

@@ -29,8 +29,13 @@ STATE_FILE: Final = "eofrelay.statefile.StateFile"
 class NamedLogger(Logger):
     """
     A L{Logger} that keeps its namespace as a class attribute too (a plain
-    one takes the name of the class it is read from).
+    one takes the name of the class it is read from); like a plain one, it
+    gives the instance it is read from as the events' C{log_source}.
     """
 
     def __get__(self, instance: object, owner: type | None = None) -> Logger:
-        return self
+        return Logger(
+            self.namespace,
+            owner if instance is None else instance,
+            observer=self.observer,
+        )

@@ -99,7 +99,7 @@ class RelayState:
         self.listeners: list[ChangeListener] = []
         self.changeListeners: list[ChangeListener] = []
         self._pulse = PulseTimer(self.clock, self.endPulse)
-        self._log = SwitchLog(self.name, self.clock)
+        self._log = SwitchLog(self.name, self.clock, self)
         self._commandedOff = False
         self.uncertain = False
         self.switches = 0

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from eofrelay.core.logs import SWITCHES, NamedLogger
+from eofrelay.core.logs import SWITCHES
 
 #: The commands whose repeats, when they change nothing, are counted rather
 #: than logged one by one (pulses, toggles, interlocks and the exit policy
@@ -36,8 +37,6 @@ class SwitchLog:
     @ivar relay: The relay's name.
     """
 
-    log = NamedLogger(SWITCHES)
-
     #: A switch that changes nothing and is logged starts a burst of this
     #: many seconds: the switches of the burst that change nothing are
     #: counted, and the count is logged with the next switch that is
@@ -45,8 +44,14 @@ class SwitchLog:
     #: relay leaves nothing scheduled on its clock.
     SUMMARY_PERIOD = 1.0
 
-    def __init__(self, relay: str, clock: IReactorTime) -> None:
+    def __init__(self, relay: str, clock: IReactorTime, source: object = None) -> None:
+        """
+        @param relay: The relay's name.
+        @param source: What the log events name as their C{log_source}: the
+            relay's L{RelayState}, as they always have.
+        """
         self.relay = relay
+        self.log = Logger(SWITCHES, source)
         self._clock = clock
         self._burstEnd: Optional[float] = None
         self._unlogged = 0

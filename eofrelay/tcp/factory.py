@@ -10,13 +10,13 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union, cast
 
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 
 from eofrelay._deprecated import warnMoved
-from eofrelay.commands.access import Network, isAllowed
+from eofrelay.commands.access import FailedAuthentications, Network, isAllowed
 from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
 from eofrelay.core.logs import REFUSALS, NamedLogger
@@ -51,10 +51,17 @@ class RelayFactory(ServerFactory):
     """
 
     log = NamedLogger(REFUSALS)
+    # Twisted's own "Starting factory" line would be logged in the
+    # namespace of this module; startFactory logs it in 0.1's.
+    noisy = False
+    # Twisted types it as making protocols whose factory is exactly
+    # Factory[Self]: a factory that also makes Refused cannot be that.
+    protocol = RelayProtocol  # type: ignore[assignment]
 
     def __init__(
         self,
         bank: Union[RelayBank, Iterable[IRelay]],
+        *,
         maxLine: int = 1024,
         closeAfterReply: bool = False,
         maxConnections: int = 1024,
@@ -63,7 +70,6 @@ class RelayFactory(ServerFactory):
         token: Optional[bytes] = None,
         clock: Optional[IReactorTime] = None,
         commands: Optional[CommandInterpreter] = None,
-        *,
         interlocks: Optional[Iterable[Iterable[str]]] = None,
         stateFile: Optional[StateFile] = None,
         hardwareTimeout: Optional[float] = None,
@@ -136,9 +142,23 @@ class RelayFactory(ServerFactory):
             )
             self.refusedCounts["too many connections"] += 1
             return TooManyConnections(self.clock)
-        protocol = RelayProtocol()
+        makeProtocol = self.protocol
+        assert makeProtocol is not None
+        protocol = makeProtocol()
         protocol.factory = self
-        return protocol
+        return cast(Protocol, protocol)
+
+    def startFactory(self) -> None:
+        """
+        Log that the factory starts, as Twisted's factories do.
+        """
+        self.log.info("Starting factory {factory!r}", factory=self)
+
+    def stopFactory(self) -> None:
+        """
+        Log that the factory stops, as Twisted's factories do.
+        """
+        self.log.info("Stopping factory {factory!r}", factory=self)
 
     def disconnectAll(self) -> None:
         """
@@ -196,6 +216,24 @@ class RelayFactory(ServerFactory):
         """
         warnMoved("RelayFactory.commandCounts", "RelayFactory.commands.commandCounts")
         return self.commands.commandCounts
+
+    @property
+    def failedAuthentications(self) -> FailedAuthentications:
+        """
+        Deprecated: C{commands.failedAuthentications}.
+        """
+        warnMoved(
+            "RelayFactory.failedAuthentications",
+            "RelayFactory.commands.failedAuthentications",
+        )
+        return self.commands.failedAuthentications
+
+    def countCommand(self, verb: str, reply: bytes) -> None:
+        """
+        Deprecated: C{commands.countCommand(verb, reply)}.
+        """
+        warnMoved("RelayFactory.countCommand", "RelayFactory.commands.countCommand")
+        self.commands.countCommand(verb, reply)
 
     def relay(self, name: Optional[str] = None) -> RelayState:
         """

@@ -289,8 +289,9 @@ class Options(usage.Options):
         names = [spec.name for spec in self["relays"]]
         try:
             checkRelayNames(names)
-        except ValueError as error:
-            raise usage.UsageError(f"--relay: {error}") from None
+        except ValueError:
+            # Each name is valid (parseRelaySpec): one is given twice.
+            raise usage.UsageError("--relay: each relay needs its own name") from None
         pins = [spec.pin for spec in self["relays"]]
         if len(set(pins)) < len(pins):
             raise usage.UsageError("--relay: each relay needs its own pin")
