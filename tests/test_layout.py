@@ -173,3 +173,23 @@ class LayoutTests(SynchronousTestCase):
                 if not test.exists():
                     missing.append(f"{path.relative_to(PACKAGE)}: {name}")
         self.assertEqual(missing, [])
+
+    def test_noCyclesWithTypeChecking(self) -> None:
+        """
+        No module imports, through other modules, itself, counting the
+        imports made only for type checking too.
+        """
+        graph = {}
+        for path in PACKAGE.rglob("*.py"):
+            found = imports(path)
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(
+                    node.test
+                ):
+                    for inner in node.body:
+                        if isinstance(inner, ast.ImportFrom) and inner.module:
+                            if inner.module.startswith("eofrelay"):
+                                found.add(inner.module)
+            graph[moduleName(path)] = found
+        self.graph = graph
+        self.test_noCycles()

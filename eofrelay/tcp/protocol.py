@@ -6,18 +6,21 @@ The protocol of one client connection: messages in, replies out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
+from typing import Protocol as TypingProtocol
 
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
     IPushProducer,
+    IReactorTime,
 )
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay.commands.access import peerHost
+from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.commands.session import ISession
 from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.tcp.closing import closeGracefully
@@ -28,8 +31,21 @@ from eofrelay.wire.addresses import describePeer, isIPAddress
 from eofrelay.wire.framing import EOFReceiver
 from eofrelay.wire.layers import isWrapper, noDelay
 
-if TYPE_CHECKING:
-    from eofrelay.tcp.factory import RelayFactory
+
+class RelayServer(TypingProtocol):
+    """
+    What a L{RelayProtocol} uses of the factory that built it (a
+    L{RelayFactory <eofrelay.tcp.factory.RelayFactory>}), so that this
+    module need not know that class.
+    """
+
+    commands: CommandInterpreter
+    clock: IReactorTime
+    maxLine: int
+    closeAfterReply: bool
+    idleTimeout: float
+    connections: set[RelayProtocol]
+    watchers: set[RelayProtocol]
 
 
 @implementer(ISession, IPushProducer)
@@ -60,14 +76,14 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     C{idleTimeout} is closed (L{TimeoutMixin}); a watcher is exempt, and
     kept honest by TCP keepalive instead.
 
-    @ivar factory: The L{RelayFactory} of the connection.
+    @ivar factory: The factory of the connection, a L{RelayServer}.
     @ivar peer: The peer's address, for the log.
     @ivar authenticated: Whether commands are unlocked.
     @cvar LINGER: How long, in seconds, a connection the server closes
         waits for the peer to close its side too.
     """
 
-    factory: RelayFactory
+    factory: RelayServer
     log = NamedLogger(CONNECTIONS)
     peer = ""
     LINGER = 10.0
