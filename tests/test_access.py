@@ -11,7 +11,12 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from eofrelay.commands.access import FailedAuthentications, isAllowed, parseNetwork
+from eofrelay.commands.access import (
+    FailedAuthentications,
+    isAllowed,
+    parseNetwork,
+    throttleKey,
+)
 from eofrelay.core.bank import RelayBank
 from eofrelay.tcp.factory import Refused, RelayFactory
 from eofrelay.tcp.protocol import RelayProtocol
@@ -232,3 +237,111 @@ class AuthenticationTests(SynchronousTestCase):
         protocol, transport = connect(factory)
         protocol.dataReceived(b"on<EOF>auth anything<EOF>")
         self.assertEqual(replies(transport), [b"success", b"success"])
+
+
+class CountingClock(Clock):
+    """
+    A clock that counts how often it is read.
+    """
+
+    reads = 0
+
+    def seconds(self) -> float:
+        self.reads += 1
+        return super().seconds()
+
+
+class ThrottleTableTests(SynchronousTestCase):
+    """
+    The table of L{FailedAuthentications} is bounded, and a failure costs
+    the same however many hosts failed before.
+    """
+
+    def test_bounded(self) -> None:
+        """
+        However many hosts fail within the window, at most C{MAX_HOSTS} are
+        remembered.
+        """
+        throttle = FailedAuthentications(Clock())
+        throttle.MAX_HOSTS = 100
+        for index in range(250):
+            throttle.failed(f"10.0.{index // 256}.{index % 256}")
+        self.assertEqual(len(throttle), 100)
+
+    def test_constantCost(self) -> None:
+        """
+        With a full table of hosts that failed within the window, one more
+        failure reads the clock a bounded number of times (it does not
+        look at every host).
+        """
+        clock = CountingClock()
+        throttle = FailedAuthentications(clock)
+        for index in range(FailedAuthentications.MAX_HOSTS):
+            throttle.failed(f"10.{index >> 16}.{(index >> 8) & 255}.{index & 255}")
+        clock.reads = 0
+        throttle.failed("192.0.2.1")
+        throttle.refused("192.0.2.1")
+        self.assertLessEqual(clock.reads, 4)
+
+    def test_expiresFromTheFront(self) -> None:
+        """
+        Hosts whose last failure is a window old are forgotten, oldest
+        first, by the next failure or check of any host.
+        """
+        clock = Clock()
+        throttle = FailedAuthentications(clock)
+        throttle.failed("10.0.0.1")
+        clock.advance(30)
+        throttle.failed("10.0.0.2")
+        clock.advance(FailedAuthentications.WINDOW - 30)
+        throttle.refused("10.0.0.3")
+        self.assertEqual(len(throttle), 1)
+        clock.advance(30)
+        throttle.refused("10.0.0.3")
+        self.assertEqual(len(throttle), 0)
+
+    def test_lockedHostsStayLocked(self) -> None:
+        """
+        A host refused for now stays refused while others keep failing
+        (as long as the table has room).
+        """
+        clock = Clock()
+        throttle = FailedAuthentications(clock)
+        for _ in range(FailedAuthentications.LIMIT):
+            throttle.failed("10.0.0.1")
+        for index in range(1000):
+            throttle.failed(f"10.1.{index // 256}.{index % 256}")
+        self.assertTrue(throttle.refused("10.0.0.1"))
+        self.assertFalse(throttle.refused("10.1.0.1"))
+
+
+class IPv6ThrottleTests(SynchronousTestCase):
+    """
+    IPv6 peers are throttled by their /64: a peer chooses its address in
+    its own /64 freely.
+    """
+
+    def test_key(self) -> None:
+        """
+        Addresses of one /64 share a key; IPv4 addresses are their own.
+        """
+        self.assertEqual(throttleKey("2001:db8:1:2::1"), "2001:db8:1:2::/64")
+        self.assertEqual(
+            throttleKey("2001:db8:1:2:ffff:1:2:3"), throttleKey("2001:db8:1:2::9")
+        )
+        self.assertNotEqual(
+            throttleKey("2001:db8:1:2::1"), throttleKey("2001:db8:1:3::1")
+        )
+        self.assertEqual(throttleKey("fe80::1%eth0"), "fe80::/64")
+        self.assertEqual(throttleKey("192.0.2.7"), "192.0.2.7")
+
+    def test_refusedByPrefix(self) -> None:
+        """
+        Failures from different addresses of one /64 add up, and refuse the
+        whole /64, not another one.
+        """
+        throttle = FailedAuthentications(Clock())
+        for index in range(FailedAuthentications.LIMIT):
+            throttle.failed(f"2001:db8:0:1::{index + 1:x}")
+        self.assertTrue(throttle.refused("2001:db8:0:1:abcd::1"))
+        self.assertFalse(throttle.refused("2001:db8:0:2::1"))

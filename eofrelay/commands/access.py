@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Optional, Union
 
@@ -78,17 +79,40 @@ def tokenMatches(expected: bytes, given: bytes) -> bool:
     return hmac.compare_digest(expected, given)
 
 
+def throttleKey(host: str) -> str:
+    """
+    What failed C{auth} attempts from C{host} are counted under: an IPv4
+    address as it is, an IPv6 address by its /64 network (one host's
+    interface, whose addresses a peer chooses freely within it).
+    """
+    if ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    network = ipaddress.IPv6Network((int(address) >> 64 << 64, 64))
+    return str(network)
+
+
 class FailedAuthentications:
     """
-    Slows down guessing: counts failed C{auth} attempts per peer host, and
-    refuses every attempt from a host that failed L{LIMIT} times within
-    L{WINDOW} seconds until L{WINDOW} seconds after its last failure.  A
-    wrong token sent while refused is a failure too, so a host that keeps
-    guessing stays refused.
+    Slows down guessing: counts failed C{auth} attempts per peer host (see
+    L{throttleKey}), and refuses every attempt from a host that failed
+    L{LIMIT} times within L{WINDOW} seconds until L{WINDOW} seconds after
+    its last failure.  A wrong token sent while refused is a failure too,
+    so a host that keeps guessing stays refused.
+
+    Hosts are kept in the order of their last failure, so that those whose
+    last failure is older than L{WINDOW} are forgotten from the front: each
+    failure costs the same, however many hosts failed.  At most
+    L{MAX_HOSTS} are kept; beyond that the host whose last failure is the
+    oldest is forgotten first.
 
     @cvar LIMIT: Failures allowed within the window.
     @cvar WINDOW: The window, and the time a host stays refused after its
         last failure, in seconds.
+    @cvar MAX_HOSTS: The most hosts remembered.
     """
 
     LIMIT = 5
@@ -97,29 +121,37 @@ class FailedAuthentications:
 
     def __init__(self, clock: IReactorTime) -> None:
         self._clock = clock
-        self._failures: dict[str, list[float]] = {}
+        # Each host's last LIMIT failures, oldest host first.
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
         self._locked: set[str] = set()
 
-    def _recent(self, host: str) -> list[float]:
+    def __len__(self) -> int:
         """
-        The times of C{host}'s failures within the last L{WINDOW} seconds,
-        forgetting older ones, and the host with them when there are none
-        (its lock, if any, is over then).
+        How many hosts are remembered.
         """
-        now = self._clock.seconds()
-        recent = [t for t in self._failures.get(host, []) if now - t < self.WINDOW]
-        if recent:
-            self._failures[host] = recent
-        else:
-            self._failures.pop(host, None)
+        return len(self._failures)
+
+    def _forgetOld(self, now: float) -> None:
+        """
+        Forget the hosts whose last failure is L{WINDOW} seconds old or
+        older (their lock, if any, is over).
+        """
+        failures = self._failures
+        while failures:
+            host, times = next(iter(failures.items()))
+            if now - times[-1] < self.WINDOW:
+                return
+            del failures[host]
             self._locked.discard(host)
-        return recent
 
     def refused(self, host: Optional[str]) -> bool:
         """
         Whether C{host} is refused for now.
         """
-        return host is not None and host in self._locked and bool(self._recent(host))
+        if host is None:
+            return False
+        self._forgetOld(self._clock.seconds())
+        return throttleKey(host) in self._locked
 
     def failed(self, host: Optional[str]) -> None:
         """
@@ -127,16 +159,21 @@ class FailedAuthentications:
         """
         if host is None:
             return
-        if len(self._failures) >= self.MAX_HOSTS:
-            for known in list(self._failures):
-                self._recent(known)
-        recent = self._recent(host)
-        recent.append(self._clock.seconds())
+        now = self._clock.seconds()
+        self._forgetOld(now)
+        key = throttleKey(host)
+        failures = self._failures
+        times = failures.pop(key, [])
+        times = [t for t in times if now - t < self.WINDOW]
+        times.append(now)
         # The last LIMIT failures are all that decide.
-        del recent[: -self.LIMIT]
-        self._failures[host] = recent
-        if len(recent) >= self.LIMIT:
-            self._locked.add(host)
+        del times[: -self.LIMIT]
+        if len(failures) >= self.MAX_HOSTS:
+            oldest, _ = failures.popitem(last=False)
+            self._locked.discard(oldest)
+        failures[key] = times
+        if len(times) >= self.LIMIT:
+            self._locked.add(key)
 
 
 class Authenticator:
