@@ -170,6 +170,40 @@ class TwistdTests(TestCase):
         self.assertNotIn(b"Traceback", process.output)
 
     @inlineCallbacks
+    def test_hangUpStops(self):
+        """
+        SIGHUP (the terminal of C{twistd -n} went away) stops the service as
+        SIGTERM does: the exit policy ends a pulse and drives the relays
+        off, it is logged, and twistd ends by the same signal.
+        """
+        process = self.spawn(
+            "-n",
+            "--pidfile=",
+            "eofrelay",
+            "--gpio",
+            "memory",
+            "--relay",
+            "a:17",
+            "--relay",
+            "b:18",
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+        )
+        port = yield process.port
+        replies = yield self.talk(port, b"on a<EOF>pulse b 60000<EOF>", 2)
+        self.assertEqual(replies, b"success<EOF>success<EOF>")
+        os.kill(self._pid(process), signal.SIGHUP)
+        reason = yield process.ended
+        output = process.output.decode()
+        self.assertIsInstance(reason, ProcessTerminated, output)
+        self.assertEqual(reason.signal, signal.SIGHUP, output)
+        self.assertIn("Received SIGHUP, shutting down", output)
+        self.assertIn("relay a switched off (was on) by shutdown", output)
+        self.assertIn("relay b switched off (was on) by shutdown", output)
+        self.assertIn("Server Shut Down.", output)
+        self.assertNotIn("Traceback", output)
+
+    @inlineCallbacks
     def talk(self, port: int, message: bytes, count: int):
         reader = Reader(count)
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
