@@ -19,7 +19,6 @@ from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
 from eofrelay.wire.tokens import readableByEveryone
-from eofrelay.wiring.hangup import StopOnHangUp
 from eofrelay.wiring.options import Options, RelaySpec
 from eofrelay.wiring.service import RelayService
 
@@ -121,10 +120,9 @@ def makeService(options: Options) -> RelayService:
         allow=options["allow"] or None,
         token=options["token"],
     )
-    service = RelayService(factory, options["endpoints"], pins, options["on-exit"])
-    from twisted.internet import reactor
-
-    StopOnHangUp(reactor).setServiceParent(service)
+    service = RelayService(
+        factory, options["endpoints"], pins, options["on-exit"], stopOnHangUp=True
+    )
     if options["metrics-endpoint"] is not None:
         from eofrelay.metrics import metricsService
 

@@ -10,16 +10,17 @@ import threading
 from types import FrameType
 from typing import Any, Optional
 
-from twisted.application.service import Service
 from twisted.internet.error import ReactorNotRunning
 
 from eofrelay.core.logs import SERVICE, NamedLogger
 
 
-class StopOnHangUp(Service):
+class StopOnHangUp:
     """
     Stops the reactor on SIGHUP as on SIGTERM, so that the service's exit
-    policy runs and is logged.
+    policy runs and is logged (L{RelayService
+    <eofrelay.wiring.service.RelayService>} installs it while it runs, for
+    C{twistd eofrelay}).
 
     Python's default for SIGHUP ends the process at once: run in a terminal
     that goes away, C{twistd -n} died silently, skipping C{--on-exit off},
@@ -27,7 +28,7 @@ class StopOnHangUp(Service):
     SIGINT and SIGTERM only.  Like those, a SIGHUP makes C{twistd} end by
     the same signal once it has stopped, which systemd counts as a clean
     stop.  The handler is installed only in the main thread, and the one
-    before it is put back when the service stops.
+    before it is put back by L{uninstall}.
     """
 
     log = NamedLogger(SERVICE)
@@ -36,15 +37,19 @@ class StopOnHangUp(Service):
         self._reactor = reactor
         self._previous: Any = None
 
-    def startService(self) -> None:
-        super().startService()
+    def install(self) -> None:
+        """
+        Handle SIGHUP from now on.
+        """
         hangUp = getattr(signal, "SIGHUP", None)
         if hangUp is None or threading.current_thread() is not threading.main_thread():
             return
         self._previous = signal.signal(hangUp, self._hungUp)
 
-    def stopService(self) -> None:
-        super().stopService()
+    def uninstall(self) -> None:
+        """
+        Put back the handler SIGHUP had before L{install}.
+        """
         if self._previous is not None:
             signal.signal(signal.SIGHUP, self._previous)
             self._previous = None

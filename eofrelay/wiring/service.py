@@ -17,6 +17,7 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from eofrelay.core.logs import SERVICE, NamedLogger
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.wiring.hangup import StopOnHangUp
 
 
 class RelayService(MultiService):
@@ -45,8 +46,20 @@ class RelayService(MultiService):
         endpoints: Iterable[IStreamServerEndpoint],
         pins: Optional[IPins] = None,
         onExit: str = "off",
+        stopOnHangUp: bool = False,
     ) -> None:
+        """
+        @param stopOnHangUp: Stop on SIGHUP as on SIGTERM while running
+            (L{StopOnHangUp}), as C{twistd eofrelay} does; an application
+            that builds the service keeps its own signal handling by
+            default.
+        """
         super().__init__()
+        self._hangUp: Optional[StopOnHangUp] = None
+        if stopOnHangUp:
+            from twisted.internet import reactor
+
+            self._hangUp = StopOnHangUp(reactor)
         if onExit not in ("off", "keep"):
             raise ValueError(f"onExit must be 'off' or 'keep', not {onExit!r}")
         self.factory = factory
@@ -75,6 +88,8 @@ class RelayService(MultiService):
         if bank.stateFile is not None:
             bank.stateFile.save(bank.commandedStates())
         super().startService()
+        if self._hangUp is not None:
+            self._hangUp.install()
 
     def stopService(self) -> Deferred[object]:
         """
@@ -87,7 +102,17 @@ class RelayService(MultiService):
         stopped.addCallback(lambda _: self._applyExitPolicy())
         stopped.addBoth(self._flushStateFile)
         stopped.addBoth(self._release)
+        # Only now: a second SIGHUP during the stop must not kill it.
+        stopped.addBoth(self._restoreHangUp)
         return stopped
+
+    def _restoreHangUp(self, result: object) -> object:
+        """
+        Give SIGHUP back its handler from before L{startService}.
+        """
+        if self._hangUp is not None:
+            self._hangUp.uninstall()
+        return result
 
     def _applyExitPolicy(self) -> Deferred[None]:
         """
