@@ -18,6 +18,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
@@ -116,6 +117,19 @@ def metricsRegistry(factory: RelayFactory) -> CollectorRegistry:
     return registry
 
 
+class MetricsSite(Site):
+    """
+    The site of C{/metrics}: it writes no access-log line.  Prometheus
+    scrapes every few seconds, and any peer that reaches the port could
+    grow the service's log with requests of its own.
+    """
+
+    def log(self, request: http.Request) -> None:
+        """
+        Log nothing.
+        """
+
+
 def metricsService(
     factory: RelayFactory, endpoint: IStreamServerEndpoint
 ) -> StreamServerEndpointService:
@@ -124,7 +138,7 @@ def metricsService(
     """
     root = Resource()
     root.putChild(b"metrics", MetricsPage(metricsRegistry(factory)))
-    site = Site(root)
+    site = MetricsSite(root)
     site.noisy = False
     service = StreamServerEndpointService(endpoint, site)
     service._raiseSynchronously = True

@@ -15,6 +15,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.task import Clock
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
+from twisted.web.resource import Resource
 
 from eofrelay.commands.access import parseNetwork
 from eofrelay.core.bank import RelayBank
@@ -126,6 +127,30 @@ class MetricsTests(TestCase):
         )  # fmt: skip
         service = makeService(options)
         self.assertEqual(len(list(service)), 2)
+
+    def test_noAccessLog(self) -> None:
+        """
+        A scrape writes no access-log line (a plain twisted.web site writes
+        one per request to the service's log).
+        """
+        import io
+
+        from twisted.web.test.requesthelper import DummyRequest
+
+        from eofrelay.metrics import MetricsSite
+
+        site = MetricsSite(Resource())
+        written = io.StringIO()
+        site._logFile = written
+        site._logDateTime = "-"
+        request = DummyRequest([b"metrics"])
+        request.method = b"GET"
+        request.uri = b"/metrics"
+        request.clientproto = b"HTTP/1.1"
+        # What a served request has, and DummyRequest lacks.
+        vars(request).update(code=200, sentLength=10)
+        site.log(request)  # type: ignore[arg-type]
+        self.assertEqual(written.getvalue(), "")
 
     def test_countsBounded(self) -> None:
         """
