@@ -10,6 +10,7 @@ added to the path of a command beyond the counters the factory keeps.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Optional
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -117,12 +118,68 @@ def metricsRegistry(factory: RelayFactory) -> CollectorRegistry:
     return registry
 
 
+#: The answer to a request that comes with a body, before any of it is
+#: read; the connection is closed after it.
+BODY_REFUSED = (
+    b"HTTP/1.1 413 Request Entity Too Large\r\n"
+    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+)
+
+
+class BodilessRequest(Request):
+    """
+    A request of a site whose routes take no body (C{/metrics}): one that
+    comes with a body gets C{413} and the connection is closed, before any
+    of the body is stored (twisted.web would spool all of it, to memory or
+    a temporary file, before the resource could refuse it).
+    """
+
+    _refused = False
+
+    def gotLength(self, length: Optional[int]) -> None:
+        """
+        Refuse a declared body; otherwise take what twisted.web takes.
+        """
+        if length:
+            self._refuse()
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        """
+        Refuse the first byte of a body sent in chunks.
+        """
+        if self._refused:
+            return
+        if data:
+            self._refuse()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        """
+        Serve the request, unless it was refused.
+        """
+        if not self._refused:
+            super().requestReceived(command, path, version)
+
+    def _refuse(self) -> None:
+        self._refused = True
+        transport = self.channel.transport
+        if transport is not None:
+            transport.write(BODY_REFUSED)
+            transport.loseConnection()
+
+
 class MetricsSite(Site):
     """
-    The site of C{/metrics}: it writes no access-log line.  Prometheus
+    The site of C{/metrics}: requests with a body are refused
+    (L{BodilessRequest}), and it writes no access-log line: Prometheus
     scrapes every few seconds, and any peer that reaches the port could
     grow the service's log with requests of its own.
     """
+
+    requestFactory = BodilessRequest
 
     def log(self, request: http.Request) -> None:
         """

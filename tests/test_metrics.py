@@ -177,3 +177,52 @@ class MetricsTests(TestCase):
                 ("on", "unknown relay"): 64,
             },
         )
+
+
+class BodyTests(TestCase):
+    """
+    C{/metrics} takes no request body: one is refused before it is read.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_bodyRefused(self):
+        """
+        A request announcing a large body gets C{413} and a closed
+        connection after the first bytes of it, and nothing is stored; a
+        body sent in chunks too.
+        """
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
+        service = metricsService(
+            factory, TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        )
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service._waitingForPort.result.getHost().port  # type: ignore[union-attr]
+        for head, chunk in (
+            (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n",
+             b"x" * 65536),
+            (b"POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+             b"10000\r\n" + b"x" * 65536 + b"\r\n"),
+        ):  # fmt: skip
+            reply = yield deferToThread(_sendAndRead, port, head + chunk)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply[:80])
+
+
+def _sendAndRead(port: int, request: bytes) -> bytes:
+    """
+    Send C{request} on a new connection and read until the server closes
+    it (at most 10 seconds).
+    """
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(request)
+        reply = b""
+        while len(reply) < 65536:
+            data = client.recv(4096)
+            if not data:
+                break
+            reply += data
+        return reply
