@@ -27,6 +27,39 @@ class OptionsTests(SynchronousTestCase):
     Tests for L{Options}.
     """
 
+    def test_endpointErrorsInWords(self) -> None:
+        """
+        A bad C{--listen} or C{--metrics} description is refused with a
+        reason in words, not Python's (C{invalid literal for int()}, a
+        parser's argument names, C{list index out of range}).
+        """
+        import os
+
+        self.patch(os, "environ", {})
+        for arguments, reason in (
+            (("--listen", "tcp:notaport"), "the port must be a number"),
+            (("--listen", "tcp:99999"), "the port must be from 0 to 65535"),
+            (("--metrics", "tcp:70000"), "the port must be from 0 to 65535"),
+            (
+                ("--listen", "tcp:1100:interface=lo:x"),
+                "an option of it is unknown or given twice",
+            ),
+            (
+                ("--listen", "systemd:domain=INET:index=0"),
+                "systemd passed no socket (LISTEN_FDS is not set)",
+            ),
+        ):
+            with self.assertRaises(UsageError) as raised:
+                parse("--gpio", "memory", *arguments)
+            message = str(raised.exception)
+            self.assertIn(reason, message)
+            for python in ("literal", "_parse", "index out of range"):
+                self.assertNotIn(python, message)
+        os.environ["LISTEN_FDS"] = "1"
+        with self.assertRaises(UsageError) as raised:
+            parse("--listen", "systemd:domain=INET:index=0")
+        self.assertIn("without their names (LISTEN_FDNAMES)", str(raised.exception))
+
     def test_relayNamedTwice(self) -> None:
         """
         Two relays with one name, in any case, are refused with the message
