@@ -29,6 +29,7 @@ from twisted.python import usage
 from eofrelay.client import ConnectionLost, RelayClient, RelayError, connect
 from eofrelay.wire import replies
 from eofrelay.wire.addresses import hostPort
+from eofrelay.wire.extras import installHint
 from eofrelay.wire.replies import isWord
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
 
@@ -205,7 +206,7 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
             try:
                 import OpenSSL  # noqa: F401
             except ImportError:
-                reason = "TLS needs pyOpenSSL: pip install 'eofrelay[tls]'"
+                reason = f"TLS needs pyOpenSSL: {installHint('tls')}"
         raise usage.UsageError(f"--connect {description!r}: {reason}") from None
     port = _endpointPort(endpoint)
     if port is not None and not 0 < port < 65536:

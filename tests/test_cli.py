@@ -534,7 +534,8 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             str(error),
             "--connect 'tls:pi.lan:1100': TLS needs pyOpenSSL: "
-            "pip install 'eofrelay[tls]'",
+            "pip install '.[tls]' in eofrelay's checkout "
+            "(or pip install 'eofrelay[tls]' where an index has eofrelay)",
         )
 
     def test_endpoint(self) -> None:

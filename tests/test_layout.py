@@ -21,7 +21,7 @@ ALLOWED = {
     "core": {"wire", "interfaces"},
     "commands": {"wire", "core", "interfaces"},
     "tcp": {"wire", "core", "commands", "interfaces", "_deprecated"},
-    "gpio": {"interfaces"},
+    "gpio": {"wire", "interfaces"},
     "client": {"wire", "cli"},
     "cli": {"wire", "client", "__init__"},
 }

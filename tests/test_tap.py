@@ -60,6 +60,20 @@ class OptionsTests(SynchronousTestCase):
             parse("--listen", "systemd:domain=INET:index=0")
         self.assertIn("without their names (LISTEN_FDNAMES)", str(raised.exception))
 
+    def test_tlsWithoutPyOpenSSL(self) -> None:
+        """
+        An endpoint that fails for want of pyOpenSSL is said to need the
+        C{tls} extra, with how to install it from a checkout too, not only
+        C{No module named 'OpenSSL'}.
+        """
+        from eofrelay.wiring.options import _endpointError
+
+        missing = ImportError("No module named 'OpenSSL'", name="OpenSSL")
+        reason = _endpointError("ssl:1100:privateKey=key.pem", missing)
+        self.assertTrue(
+            reason.startswith("TLS needs pyOpenSSL: pip install '.[tls]'"), reason
+        )
+
     def test_relayNamedTwice(self) -> None:
         """
         Two relays with one name, in any case, are refused with the message

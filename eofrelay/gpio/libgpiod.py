@@ -16,6 +16,7 @@ from zope.interface import implementer
 
 from eofrelay.gpio import GPIOUnavailable
 from eofrelay.interfaces import IPins
+from eofrelay.wire.extras import installHint
 
 #: Labels of the chips that carry the Raspberry Pi's 40-pin header: Pi 5,
 #: Pi 4, Pi 0-3.
@@ -34,8 +35,7 @@ def importGpiod() -> ModuleType:
         import gpiod
     except ImportError as error:
         raise GPIOUnavailable(
-            f"the gpiod package is not installed ({error}); "
-            "pip install 'eofrelay[gpiod]'"
+            f"the gpiod package is not installed ({error}); {installHint('gpiod')}"
         ) from None
     if not hasattr(gpiod, "request_lines"):
         raise GPIOUnavailable("the gpiod package is older than 2.0 (libgpiod v2)")

@@ -16,6 +16,7 @@ from twisted.python import usage
 from eofrelay.commands.access import parseNetwork
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.gpio import BACKENDS
+from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
 
@@ -337,7 +338,7 @@ class Options(usage.Options):
                 import prometheus_client  # noqa: F401
             except ImportError:
                 raise usage.UsageError(
-                    "--metrics needs prometheus_client: pip install 'eofrelay[metrics]'"
+                    f"--metrics needs prometheus_client: {installHint('metrics')}"
                 ) from None
             self["metrics-endpoint"] = serverEndpoint("metrics", self["metrics"])
         self["endpoints"] = [
@@ -375,6 +376,8 @@ def _endpointError(description: str, error: Exception) -> str:
     Why C{description} is no endpoint, in words a user can act on.
     """
     reason = str(error) or error.__class__.__name__
+    if isinstance(error, ImportError) and error.name == "OpenSSL":
+        return f"TLS needs pyOpenSSL: {installHint('tls')}"
     if description.startswith("systemd:"):
         passed = os.environ.get("LISTEN_FDS")
         if passed is None:
