@@ -139,6 +139,22 @@ class TwistdTests(TestCase):
         self.addCleanup(kill)
         return process
 
+    def spawnService(self, *options: str) -> Twistd:
+        """
+        C{twistd -n eofrelay} with simulated GPIO on a free loopback port,
+        and C{options}.
+        """
+        return self.spawn(
+            "-n",
+            "--pidfile=",
+            "eofrelay",
+            "--gpio",
+            "memory",
+            *options,
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+        )
+
     @inlineCallbacks
     def test_serveAndStop(self):
         """
@@ -146,15 +162,7 @@ class TwistdTests(TestCase):
         logs it, shuts down cleanly and ends by the same signal, as twistd
         does (systemd counts that as a clean stop).
         """
-        process = self.spawn(
-            "-n",
-            "--pidfile=",
-            "eofrelay",
-            "--gpio",
-            "memory",
-            "--listen",
-            "tcp:0:interface=127.0.0.1",
-        )
+        process = self.spawnService()
         port = yield process.port
         reader = Reader(2)
         yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), reader)
@@ -176,19 +184,7 @@ class TwistdTests(TestCase):
         SIGTERM does: the exit policy ends a pulse and drives the relays
         off, it is logged, and twistd ends by the same signal.
         """
-        process = self.spawn(
-            "-n",
-            "--pidfile=",
-            "eofrelay",
-            "--gpio",
-            "memory",
-            "--relay",
-            "a:17",
-            "--relay",
-            "b:18",
-            "--listen",
-            "tcp:0:interface=127.0.0.1",
-        )
+        process = self.spawnService("--relay", "a:17", "--relay", "b:18")
         port = yield process.port
         replies = yield self.talk(port, b"on a<EOF>pulse b 60000<EOF>", 2)
         self.assertEqual(replies, b"success<EOF>success<EOF>")

@@ -24,7 +24,7 @@ from eofrelay.core.results import Result, then
 from eofrelay.core.switchlog import stateName
 from eofrelay.wire import replies
 from eofrelay.wire.names import ALL
-from eofrelay.wire.replies import ERROR_RESULTS, resultOf
+from eofrelay.wire.replies import resultOf
 
 #: A reply: its bytes, or a Deferred firing with them (never failing).
 Reply = Union[bytes, "Deferred[bytes]"]
@@ -156,7 +156,7 @@ class CommandInterpreter:
             except Exception:
                 reply = self._failed(Failure(), session.peer)
         if isinstance(reply, bytes):
-            self.commandCounts[verb, ERROR_RESULTS.get(reply, "ok")] += 1
+            self.commandCounts[verb, resultOf(reply)] += 1
             return reply
         return reply.addErrback(self._failed, session.peer).addCallback(
             self._counted, verb
