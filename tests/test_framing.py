@@ -170,6 +170,47 @@ class EOFReceiverTests(SynchronousTestCase):
         receiver.dataReceived(b"abcde")
         self.assertTrue(transport.disconnecting)
 
+    def test_messagesPerTurn(self) -> None:
+        """
+        One call of C{dataReceived} delivers at most C{MESSAGES_PER_TURN}
+        messages; the rest, with the incomplete one after them, are held
+        back, the transport is paused, and C{messagesHeldBack} is called;
+        C{resumeReceiving} delivers the next ones, in order.
+        """
+
+        class Turns(RecordingReceiver):
+            MESSAGES_PER_TURN = 2
+            heldBack = 0
+
+            def messagesHeldBack(self) -> None:
+                self.heldBack += 1
+
+        receiver = Turns(maxLength=3)
+        transport = StringTransport()
+        receiver.makeConnection(transport)
+        # Together longer than MAX_LENGTH: only whole messages count.
+        receiver.dataReceived(b"a<EOF>b<EOF>c<EOF>d<EOF>e<EOF>f")
+        self.assertEqual(receiver.messages, [b"a", b"b"])
+        self.assertEqual((receiver.heldBack, transport.producerState), (1, "paused"))
+        receiver.resumeReceiving()
+        self.assertEqual(receiver.messages, [b"a", b"b", b"c", b"d"])
+        self.assertEqual(receiver.heldBack, 2)
+        receiver.resumeReceiving()
+        self.assertEqual(receiver.messages, [b"a", b"b", b"c", b"d", b"e"])
+        self.assertEqual((receiver.heldBack, transport.producerState), (2, "producing"))
+        receiver.dataReceived(b"<EOF>")
+        self.assertEqual(receiver.messages[-1], b"f")
+        self.assertEqual(receiver.exceeded, [])
+
+    def test_messagesPerTurnDefault(self) -> None:
+        """
+        By default every message of a segment is delivered in one call.
+        """
+        receiver, transport = connected()
+        receiver.dataReceived(b"x<EOF>" * 10_000)
+        self.assertEqual(len(receiver.messages), 10_000)
+        self.assertEqual(transport.producerState, "producing")
+
     def test_partialDelimiterLength(self) -> None:
         """
         L{_partialDelimiterLength} finds the longest suffix that starts a

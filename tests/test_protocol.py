@@ -28,6 +28,19 @@ def replies(transport: StringTransport) -> list[bytes]:
     return data.split(b"<EOF>")[:-1]
 
 
+class TurnClock(Clock):
+    """
+    A L{Clock} that can also run one turn of a reactor: the calls due now,
+    and not those they schedule in turn (which C{advance(0)} runs too).
+    """
+
+    def turn(self) -> None:
+        for call in [each for each in self.calls if each.getTime() <= self.seconds()]:
+            self.calls.remove(call)
+            call.called = 1
+            call.func(*call.args, **call.kw)
+
+
 class HalfCloseableTransport(StringTransport):
     """
     A L{StringTransport} that can half-close, as TCP transports can.
@@ -553,6 +566,65 @@ class FlowControlTests(SynchronousTestCase):
                 break
             protocol.resumeProducing()  # type: ignore[union-attr]
         self.assertEqual(replies(transport), [b"pong"] * 100)
+
+    def test_messagesPerTurn(self) -> None:
+        """
+        A connection executes at most C{MESSAGES_PER_TURN} messages in one
+        turn of the reactor and the rest in later turns, with its replies
+        in order; meanwhile its transport is paused, and another connection
+        is served at once.
+        """
+        reactor = TurnClock()
+        relay = MemoryRelay("a")
+        factory = RelayFactory(RelayBank([relay], clock=Clock()), reactor=reactor)
+        flooder, flooding = connect(factory)
+        turn = RelayProtocol.MESSAGES_PER_TURN
+        flooder.dataReceived(b"toggle<EOF>status<EOF>" * turn + b"ping<EOF>")
+        self.assertEqual(len(replies(flooding)), turn)
+        self.assertEqual(flooding.producerState, "paused")
+        other, otherTransport = connect(factory)
+        other.dataReceived(b"ping<EOF>")
+        self.assertEqual(replies(otherTransport), [b"pong"])
+        reactor.turn()
+        self.assertEqual(len(replies(flooding)), 2 * turn)
+        reactor.turn()
+        self.assertEqual(
+            replies(flooding),
+            [b"success", b"on", b"success", b"off"] * (turn // 2) + [b"pong"],
+        )
+        self.assertEqual(flooding.producerState, "producing")
+        self.assertEqual(reactor.getDelayedCalls(), [])
+
+    def test_messagesPerTurnWhileWritesBlocked(self) -> None:
+        """
+        When the next turn comes while the transport's write buffer is
+        full, the messages held back wait until it drains.
+        """
+        reactor = Clock()
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a")], clock=Clock()), reactor=reactor
+        )
+        protocol, transport = connect(factory)
+        turn = RelayProtocol.MESSAGES_PER_TURN
+        protocol.dataReceived(b"ping<EOF>" * (turn + 1))
+        protocol.pauseProducing()
+        reactor.advance(0)
+        self.assertEqual(len(replies(transport)), turn)
+        protocol.resumeProducing()
+        self.assertEqual(len(replies(transport)), turn + 1)
+
+    def test_messagesPerTurnClosed(self) -> None:
+        """
+        A connection lost with messages held back leaves no call pending.
+        """
+        reactor = Clock()
+        factory = RelayFactory(
+            RelayBank([MemoryRelay("a")], clock=Clock()), reactor=reactor
+        )
+        protocol, _ = connect(factory)
+        protocol.dataReceived(b"ping<EOF>" * (RelayProtocol.MESSAGES_PER_TURN + 1))
+        protocol.connectionLost(None)
+        self.assertEqual(reactor.getDelayedCalls(), [])
 
     def test_closeUnregisters(self) -> None:
         """

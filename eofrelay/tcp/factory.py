@@ -19,6 +19,7 @@ from eofrelay._deprecated import warnMoved
 from eofrelay.commands.access import FailedAuthentications, Network, isAllowed
 from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
+from eofrelay.core.clocks import clockOrReactor
 from eofrelay.core.logs import REFUSALS, NamedLogger
 from eofrelay.core.relay import RelayState
 from eofrelay.core.switchlog import stateName
@@ -42,6 +43,8 @@ class RelayFactory(ServerFactory):
     @ivar bank: The relays served.
     @ivar commands: What executes the connections' messages.
     @ivar clock: What times idle connections and closing ones.
+    @ivar reactor: What runs the connections, whose turns they take (see
+        L{RelayProtocol.MESSAGES_PER_TURN}).
     @ivar maxLine: The longest message accepted, in bytes.
     @ivar closeAfterReply: Whether connections are closed after their first
         reply.
@@ -70,6 +73,7 @@ class RelayFactory(ServerFactory):
         token: Optional[bytes] = None,
         clock: Optional[IReactorTime] = None,
         commands: Optional[CommandInterpreter] = None,
+        reactor: Optional[IReactorTime] = None,
         interlocks: Optional[Iterable[Iterable[str]]] = None,
         stateFile: Optional[StateFile] = None,
         hardwareTimeout: Optional[float] = None,
@@ -90,6 +94,11 @@ class RelayFactory(ServerFactory):
         @param commands: What executes the messages, if several front ends
             share one; a L{CommandInterpreter} of the bank with C{token} by
             default.
+        @param reactor: The reactor that runs the connections, in whose
+            later turns a connection executes what it cannot in one; the
+            global reactor by default (not C{clock}: a test that times
+            connections with a L{Clock <twisted.internet.task.Clock>} still
+            runs them on the reactor).
         @raise ValueError: for a token that C{auth} could not carry, an
             C{allow} entry that is not an C{ipaddress} network, or a limit
             out of range (C{maxLine}, C{maxConnections} below 1,
@@ -109,6 +118,7 @@ class RelayFactory(ServerFactory):
             raise ValueError("idleTimeout must be 0 or more seconds")
         self.bank = bank
         self.clock = clock if clock is not None else bank.clock
+        self.reactor = clockOrReactor(reactor)
         self.commands = commands or CommandInterpreter(bank, token, self.clock)
         self.maxLine = maxLine
         self.closeAfterReply = closeAfterReply

@@ -41,6 +41,7 @@ class RelayServer(TypingProtocol):
 
     commands: CommandInterpreter
     clock: IReactorTime
+    reactor: IReactorTime
     maxLine: int
     closeAfterReply: bool
     idleTimeout: float
@@ -72,6 +73,12 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     waiting for their relays: a client that pipelines without reading
     cannot make the server buffer without bound.
 
+    A connection executes at most L{MESSAGES_PER_TURN} messages in one
+    turn of the reactor; the rest wait for a later turn, after the other
+    connections had theirs, so that a client that pipelines thousands of
+    messages cannot hold up the others.  The order of its replies does not
+    change.
+
     A connection that sends no complete message for the factory's
     C{idleTimeout} is closed (L{TimeoutMixin}); a watcher is exempt, and
     kept honest by TCP keepalive instead.
@@ -81,12 +88,18 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     @ivar authenticated: Whether commands are unlocked.
     @cvar LINGER: How long, in seconds, a connection the server closes
         waits for the peer to close its side too.
+    @cvar MESSAGES_PER_TURN: The most messages one connection executes in
+        one turn of the reactor.
     """
 
     factory: RelayServer
     log = NamedLogger(CONNECTIONS)
     peer = ""
     LINGER = 10.0
+    # About 2 ms of work at the most (a "relays" message with 20 relays),
+    # so that a ping waits some 10 ms behind five flooding connections
+    # (benchmarks.fairness).
+    MESSAGES_PER_TURN = 100
 
     authenticated = True
 
@@ -95,6 +108,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
     _disconnecting = False
     _readClosed = False
     _linger: Optional[IDelayedCall] = None
+    _nextTurn: Optional[IDelayedCall] = None
     _peerMayChange = False
 
     def __init__(self) -> None:
@@ -134,6 +148,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         self.factory.connections.discard(self)
         self.factory.watchers.discard(self)
         self.setTimeout(None)
+        self._cancelNextTurn()
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
 
@@ -317,8 +332,35 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         """
         Resume reading if nothing blocks it any more.
         """
-        if not (self._writesBlocked or self._repliesBlocked):
+        if not (self._writesBlocked or self._repliesBlocked or self._nextTurn):
             self.resumeReceiving()
+
+    # Fairness between connections
+
+    def messagesHeldBack(self) -> None:
+        """
+        L{MESSAGES_PER_TURN} messages were executed and more are waiting:
+        execute them in the next turn of the reactor, once the other
+        connections have had theirs.
+        """
+        self._nextTurn = self.factory.reactor.callLater(0, self._takeTurn)
+
+    def _takeTurn(self) -> None:
+        """
+        A new turn: execute the messages held back, unless something else
+        holds them back still.
+        """
+        self._nextTurn = None
+        self._resumeIfClear()
+
+    def _cancelNextTurn(self) -> None:
+        """
+        Forget the turn L{messagesHeldBack} asked for, if any.
+        """
+        if self._nextTurn is not None:
+            if self._nextTurn.active():
+                self._nextTurn.cancel()
+            self._nextTurn = None
 
     # Events
 
@@ -368,6 +410,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         self._disconnecting = True
         self.flushBatch()
         self.stopReceiving()
+        self._cancelNextTurn()
         self.factory.watchers.discard(self)
         self.setTimeout(None)
         self.transport.unregisterProducer()

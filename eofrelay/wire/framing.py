@@ -5,6 +5,7 @@ Framing of a byte stream into C{<EOF>}-delimited messages.
 
 from __future__ import annotations
 
+import sys
 from typing import ClassVar
 
 from twisted.internet.interfaces import IConsumer, IPushProducer, ITCPTransport
@@ -62,15 +63,23 @@ class EOFReceiver(StreamProtocol):
         command is acted upon.
       - L{pauseReceiving} holds complete messages back until
         L{resumeReceiving}, for flow control.
+      - One call of L{dataReceived} delivers at most L{MESSAGES_PER_TURN}
+        messages: the rest are held back as by L{pauseReceiving}, and
+        L{messagesHeldBack} is called, so that a peer that sends
+        thousands of messages in one segment cannot have them all
+        handled in one turn of the reactor.
 
     @cvar delimiter: The message delimiter, C{b"<EOF>"}.
     @ivar MAX_LENGTH: The longest message accepted, in bytes, not counting
         the delimiter.  A longer one calls L{lineLengthExceeded} and
         stops receiving.
+    @cvar MESSAGES_PER_TURN: The most messages one call of L{dataReceived}
+        delivers; by default, every message received.
     """
 
     delimiter: ClassVar[bytes] = b"<EOF>"
     MAX_LENGTH: int = 1024
+    MESSAGES_PER_TURN: ClassVar[int] = sys.maxsize
 
     _buffer: bytes = b""
     _receiving: bool = True
@@ -90,6 +99,15 @@ class EOFReceiver(StreamProtocol):
             return
         messages = buffer.split(delimiter)
         self._buffer = messages.pop()
+        limit = self.MESSAGES_PER_TURN
+        heldBack = len(messages) > limit
+        if heldBack:
+            # Kept as received, before the incomplete message, for the
+            # next turn.
+            rest = messages[limit:]
+            del messages[limit:]
+            rest.append(self._buffer)
+            self._buffer = delimiter.join(rest)
         maxLength = self.MAX_LENGTH
         lineReceived = self.lineReceived
         index = 0
@@ -107,7 +125,10 @@ class EOFReceiver(StreamProtocol):
                         rest.append(self._buffer)
                         self._buffer = delimiter.join(rest)
                 return
-        if len(self._buffer) > maxLength:
+        if heldBack:
+            self.pauseReceiving()
+            self.messagesHeldBack()
+        elif len(self._buffer) > maxLength:
             self._checkIncomplete()
 
     def _checkIncomplete(self) -> None:
@@ -155,6 +176,15 @@ class EOFReceiver(StreamProtocol):
         Override this to handle one message, without its delimiter.
         """
         raise NotImplementedError()
+
+    def messagesHeldBack(self) -> None:
+        """
+        Called when L{dataReceived} has delivered L{MESSAGES_PER_TURN}
+        messages and holds more back, paused as by L{pauseReceiving}:
+        override this to have L{resumeReceiving} called in a later turn of
+        the reactor.  By default they are delivered at once.
+        """
+        self.resumeReceiving()
 
     def lineLengthExceeded(self, message: bytes) -> None:
         """
