@@ -18,16 +18,25 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from twisted.application.internet import StreamServerEndpointService
-from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.interfaces import IReactorTime, IStreamServerEndpoint
 from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.web.limits import IDLE_TIMEOUT, LimitedSite
 
 #: The classic text format, which every Prometheus version reads; the
 #: metric names here need nothing newer.
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+
+#: The most connections the metrics listener keeps open at once: a
+#: Prometheus server uses one, a person with curl another.
+MAX_CONNECTIONS = 16
+
+#: The reason counted in C{eofrelay_connections_refused_total} for a
+#: metrics connection past L{MAX_CONNECTIONS}.
+TOO_MANY = "too many metrics connections"
 
 
 class RelayCollector(Collector):
@@ -86,7 +95,9 @@ class RelayCollector(Collector):
             "Connections refused, by reason.",
             labels=["reason"],
         )
-        for reason in ("not allowed", "too many connections"):
+        # And any other reason counted (out of file descriptors).
+        reasons = {"not allowed", "too many connections", TOO_MANY}
+        for reason in sorted(reasons | set(factory.refusedCounts)):
             refused.add_metric([reason], factory.refusedCounts[reason])
         yield refused
 
@@ -188,15 +199,28 @@ class MetricsSite(Site):
 
 
 def metricsService(
-    factory: RelayFactory, endpoint: IStreamServerEndpoint
+    factory: RelayFactory,
+    endpoint: IStreamServerEndpoint,
+    reactor: Optional[IReactorTime] = None,
 ) -> StreamServerEndpointService:
     """
-    A service serving the factory's metrics at C{/metrics} on C{endpoint}.
+    A service serving the factory's metrics at C{/metrics} on C{endpoint},
+    with at most L{MAX_CONNECTIONS} connections open at once (those past it
+    are closed at once and counted as refused) and an idle timeout of
+    L{IDLE_TIMEOUT <eofrelay.web.limits.IDLE_TIMEOUT>} seconds.
+
+    @param reactor: What times idle connections; the global reactor by
+        default.
     """
     root = Resource()
     root.putChild(b"metrics", MetricsPage(metricsRegistry(factory)))
-    site = MetricsSite(root)
+    site = MetricsSite(root, timeout=IDLE_TIMEOUT, reactor=reactor)
     site.noisy = False
-    service = StreamServerEndpointService(endpoint, site)
+
+    def refused() -> None:
+        factory.refusedCounts[TOO_MANY] += 1
+
+    limited = LimitedSite(site, MAX_CONNECTIONS, refused)
+    service = StreamServerEndpointService(endpoint, limited)
     service._raiseSynchronously = True
     return service

@@ -21,7 +21,9 @@ ALLOWED = {
     "core": {"wire", "interfaces"},
     "commands": {"wire", "core", "interfaces"},
     "tcp": {"wire", "core", "commands", "interfaces", "_deprecated"},
+    "mqtt": {"wire", "core", "commands", "interfaces"},
     "gpio": {"wire", "interfaces"},
+    "web": set(),
     "client": {"wire", "cli"},
     "cli": {"wire", "client", "__init__"},
 }

@@ -210,6 +210,52 @@ class BodyTests(TestCase):
             self.assertTrue(reply.startswith(b"HTTP/1.1 413 "), reply[:80])
 
 
+class ConnectionLimitTests(TestCase):
+    """
+    The metrics listener cannot use up the descriptors the relay port
+    needs.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_connectionLimit(self):
+        """
+        Past C{MAX_CONNECTIONS} idle connections, the next one is closed at
+        once and counted as refused; the ones open are still served.
+        """
+        import socket
+
+        from eofrelay.metrics import MAX_CONNECTIONS, TOO_MANY
+
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
+        service = metricsService(
+            factory, TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        )
+        service.startService()
+        self.addCleanup(service.stopService)
+        port = service._waitingForPort.result.getHost().port  # type: ignore[union-attr]
+        idle = []
+        for _ in range(MAX_CONNECTIONS - 1):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+
+        def closeAll() -> None:
+            for each in idle:
+                each.close()
+
+        self.addCleanup(closeAll)
+        # The last one the limit allows: a scrape.
+        _, samples = yield deferToThread(scrape, port)
+        self.assertEqual(
+            samples["eofrelay_connections_refused_total", (("reason", TOO_MANY),)], 0
+        )
+        idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        # One past the limit: closed before it can send anything.
+        reply = yield deferToThread(_sendAndRead, port, b"")
+        self.assertEqual(reply, b"")
+        self.assertEqual(factory.refusedCounts[TOO_MANY], 1)
+
+
 def _sendAndRead(port: int, request: bytes) -> bytes:
     """
     Send C{request} on a new connection and read until the server closes

@@ -18,9 +18,12 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ProcessTerminated
 from twisted.internet.protocol import ProcessProtocol, Protocol
+from twisted.internet.task import deferLater
 from twisted.plugin import getPlugins
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from eofrelay.wiring.emfile import OUT_OF_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = "import sys; from twisted.scripts.twistd import run; sys.exit(run())"
@@ -132,9 +135,11 @@ class TwistdTests(TestCase):
             childFDs=childFDs,
         )
 
-        def kill() -> None:
-            if not process.ended.called:
-                transport.signalProcess("KILL")
+        def kill() -> Deferred[Exception] | None:
+            if process.ended.called:
+                return None
+            transport.signalProcess("KILL")
+            return process.ended
 
         self.addCleanup(kill)
         return process
@@ -263,6 +268,67 @@ class TwistdTests(TestCase):
         self.assertEqual(replies, b"success<EOF>on<EOF>")
         os.kill(self._pid(process), signal.SIGTERM)
         yield process.ended
+
+    @inlineCallbacks
+    def test_outOfFilesCounted(self):
+        """
+        Connections that Twisted drops because the process is out of file
+        descriptors are counted in C{eofrelay_connections_refused_total}.
+        """
+        from twisted.internet.threads import deferToThread
+
+        from tests.test_metrics import scrape
+
+        limited = (
+            "import resource, sys; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48)); "
+            "from twisted.scripts.twistd import run; sys.exit(run())"
+        )
+        process = self.spawn(
+            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
+            "--listen", "tcp:0:interface=127.0.0.1",
+            "--metrics", "tcp:0:interface=127.0.0.1",
+            script=limited,
+        )  # fmt: skip
+        port = yield process.port
+        for _ in range(200):
+            match = re.search(rb"Site starting on (\d+)", process.output)
+            if match is not None:
+                break
+            yield deferLater(reactor, 0.05, lambda: None)
+        assert match is not None, process.output
+        metricsPort = int(match.group(1))
+
+        def flood() -> None:
+            clients = []
+            try:
+                for _ in range(60):
+                    clients.append(socket.create_connection(("127.0.0.1", port), 10))
+                # Each is answered or closed once the server took it.
+                for client in clients:
+                    try:
+                        client.sendall(b"ping<EOF>")
+                        client.recv(64)
+                    except ConnectionError:
+                        pass
+            finally:
+                for client in clients:
+                    client.close()
+
+        yield deferToThread(flood)
+        # The closes reach the server in a few turns; scrape until they have.
+        samples: dict[object, float] = {}
+        for _ in range(100):
+            try:
+                _, samples = yield deferToThread(scrape, metricsPort)
+                break
+            except OSError:
+                yield deferLater(reactor, 0.05, lambda: None)
+        os.kill(self._pid(process), signal.SIGTERM)
+        yield process.ended
+        key = ("eofrelay_connections_refused_total", (("reason", OUT_OF_FILES),))
+        self.assertGreater(samples.get(key, 0), 0, process.output.decode())
+        self.assertIn(b"EMFILE recovery: Closed socket", process.output)
 
     def _pid(self, process: Twistd) -> int:
         return int(process.transport.pid)  # type: ignore[union-attr]

@@ -536,3 +536,45 @@ class HelpTests(SynchronousTestCase):
             if doc:
                 self.assertEqual(doc, " ".join(doc.split()), name)
         self.assertIn("e.g. 192.168.1.0/24", options.getUsage(width=80))
+
+
+class DescriptorBudgetTests(SynchronousTestCase):
+    """
+    The soft limit of open files is raised for every listener's connections.
+    """
+
+    def test_budget(self) -> None:
+        """
+        The budget is C{--max-connections}, plus the metrics listener's
+        limit when there is one.
+        """
+        from eofrelay.metrics import MAX_CONNECTIONS
+        from eofrelay.wiring.build import descriptorBudget
+
+        self.assertEqual(descriptorBudget(parse("--max-connections", "100")), 100)
+        self.assertEqual(
+            descriptorBudget(parse("--max-connections", "100", "--metrics", "tcp:0")),
+            100 + MAX_CONNECTIONS,
+        )
+
+    def test_raised(self) -> None:
+        """
+        L{raiseFileLimit} raises the soft limit to the connections plus the
+        process's own files, as far as the hard limit allows, and says so
+        when that is not enough.
+        """
+        import resource
+
+        from twisted.logger import capturedLogs
+
+        from eofrelay.wiring.build import OWN_FILES, raiseFileLimit
+
+        limits = [(256, 4096)]
+        self.patch(resource, "getrlimit", lambda which: limits[-1])
+        self.patch(resource, "setrlimit", lambda which, value: limits.append(value))
+        raiseFileLimit(1000)
+        self.assertEqual(limits[-1], (1000 + OWN_FILES, 4096))
+        with capturedLogs() as events:
+            raiseFileLimit(5000)
+        self.assertEqual(limits[-1], (4096, 4096))
+        self.assertIn("raise it", events[0]["log_format"])

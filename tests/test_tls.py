@@ -324,3 +324,40 @@ class TLSTests(TestCase):
         self.assertEqual(replies.data, b"")
         yield closed(factory)
         self.assertEqual(factory.refusedCounts["not allowed"], 1)
+
+    @inlineCallbacks
+    def test_failureLogged(self):
+        """
+        A peer that speaks plain text to a TLS port is logged once, with
+        OpenSSL's reason in words, and counted.
+        """
+        from typing import cast
+
+        from twisted.internet.threads import deferToThread
+        from twisted.logger import ILogObserver, globalLogPublisher
+
+        from tests.sockets import closed
+
+        events: list[dict[str, object]] = []
+        observer = cast(ILogObserver, events.append)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        factory = RelayFactory(RelayBank([MemoryRelay("a")], clock=Clock()))
+        yield self.listenTLS(factory)
+
+        def plainText() -> bytes:
+            with socket.create_connection(
+                ("127.0.0.1", self.tlsPort), timeout=10
+            ) as sock:
+                sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                return sock.recv(4096)
+
+        yield deferToThread(plainText)
+        yield closed(factory)
+        self.assertEqual(factory.tlsFailures.count, 1)
+        [line] = [
+            event for event in events
+            if str(event.get("log_format", "")).startswith("TLS failed")
+        ]  # fmt: skip
+        self.assertIn("127.0.0.1", str(line["peer"]))
+        self.assertNotIn("(", str(line["reason"]))

@@ -25,6 +25,7 @@ from eofrelay.core.relay import RelayState
 from eofrelay.core.switchlog import stateName
 from eofrelay.interfaces import IRelay
 from eofrelay.tcp.protocol import RelayProtocol
+from eofrelay.tcp.tlsfailures import TLSFailureLog
 from eofrelay.wire import replies
 from eofrelay.wire.addresses import describePeer
 from eofrelay.wire.framing import StreamProtocol
@@ -51,6 +52,7 @@ class RelayFactory(ServerFactory):
     @ivar watchers: The connections that asked for events.
     @ivar connections: Every open connection.
     @ivar refusedCounts: Refused connections by reason, for the metrics.
+    @ivar tlsFailures: The log of connections whose TLS failed.
     """
 
     log = NamedLogger(REFUSALS)
@@ -128,6 +130,7 @@ class RelayFactory(ServerFactory):
         self.watchers: set[RelayProtocol] = set()
         self.connections: set[RelayProtocol] = set()
         self.refusedCounts: Counter[str] = Counter()
+        self.tlsFailures = TLSFailureLog(self.clock)
         bank.addListener(self._relayChanged)
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
@@ -166,8 +169,10 @@ class RelayFactory(ServerFactory):
 
     def stopFactory(self) -> None:
         """
-        Log that the factory stops, as Twisted's factories do.
+        Log the TLS failures not logged yet, and that the factory stops, as
+        Twisted's factories do.
         """
+        self.tlsFailures.stop()
         self.log.info("Stopping factory {factory!r}", factory=self)
 
     def disconnectAll(self) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Optional
 from typing import Protocol as TypingProtocol
 
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
@@ -25,11 +26,12 @@ from eofrelay.commands.session import ISession
 from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.tcp.closing import closeGracefully
 from eofrelay.tcp.replyorder import OrderedReplies
+from eofrelay.tcp.tlsfailures import TLSFailureLog
 from eofrelay.tcp.writethrough import hasUnsentData
 from eofrelay.wire import replies
 from eofrelay.wire.addresses import describePeer, isIPAddress
 from eofrelay.wire.framing import EOFReceiver
-from eofrelay.wire.layers import isWrapper, noDelay
+from eofrelay.wire.layers import isWrapper, noDelay, usesTLS
 
 
 class RelayServer(TypingProtocol):
@@ -47,6 +49,7 @@ class RelayServer(TypingProtocol):
     idleTimeout: float
     connections: set[RelayProtocol]
     watchers: set[RelayProtocol]
+    tlsFailures: TLSFailureLog
 
 
 @implementer(ISession, IPushProducer)
@@ -140,8 +143,15 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
 
     def connectionLost(self, reason: Optional[Failure] = None) -> None:
         """
-        Forget the replies that can no longer be sent.
+        Forget the replies that can no longer be sent; if TLS failed, say
+        so (at a bounded rate, L{TLSFailureLog}).
         """
+        if (
+            reason is not None
+            and not reason.check(ConnectionDone, ConnectionLost, ConnectionAborted)
+            and usesTLS(self.transport)
+        ):
+            self.factory.tlsFailures.failed(self.peer, reason)
         self._connected = False
         self.stopReceiving()
         self._pending.clear()

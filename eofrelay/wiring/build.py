@@ -62,6 +62,25 @@ def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str,
     return {name: policy == "on" for name in names}
 
 
+#: Open files the process needs beside its client connections: listening
+#: sockets, the log, the state file, GPIO chips, Python's own.
+OWN_FILES = 64
+
+
+def descriptorBudget(options: Options) -> int:
+    """
+    How many connections the service may have open at once, all listeners
+    together: C{--max-connections} for the relay port, and the limit of the
+    metrics listener, if any.
+    """
+    budget: int = options["max-connections"]
+    if options["metrics-endpoint"] is not None:
+        from eofrelay.metrics import MAX_CONNECTIONS
+
+        budget += MAX_CONNECTIONS
+    return budget
+
+
 def raiseFileLimit(connections: int) -> None:
     """
     Raise the soft limit of open files so that C{connections} client
@@ -70,7 +89,7 @@ def raiseFileLimit(connections: int) -> None:
     """
     import resource
 
-    needed = connections + 64
+    needed = connections + OWN_FILES
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
         return
@@ -79,8 +98,9 @@ def raiseFileLimit(connections: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     if target < needed:
         _log.warn(
-            "--max-connections {connections} needs {needed} open files but the "
-            "limit is {limit}: raise it (LimitNOFILE= in systemd)",
+            "{connections} connections (--max-connections, and the metrics "
+            "listener's if any) need {needed} open files but the limit is "
+            "{limit}: raise it (LimitNOFILE= in systemd)",
             connections=connections,
             needed=needed,
             limit=target,
@@ -96,7 +116,7 @@ def makeService(options: Options) -> RelayService:
     @raise SystemExit: with a one-line message if the GPIO backend cannot
         be used, so that twistd prints that line and not a traceback.
     """
-    raiseFileLimit(options["max-connections"])
+    raiseFileLimit(descriptorBudget(options))
     if options["token-file"] and readableByEveryone(options["token-file"]):
         _log.warn(
             "token file {path} is readable by every user, who can then "

@@ -13,16 +13,22 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import globalLogPublisher
 
 from eofrelay.core.logs import SERVICE, NamedLogger
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.wiring.emfile import DroppedConnections
 from eofrelay.wiring.hangup import StopOnHangUp
 
 
 class RelayService(MultiService):
     """
     Serves a L{RelayFactory} on one or more endpoints.
+
+    Connections that Twisted drops because the process is out of file
+    descriptors are counted with the factory's refused connections
+    (L{DroppedConnections}) while the service runs.
 
     When the service stops it stops listening and closes the connections;
     then, with C{onExit="off"} (the default), it drives every relay off
@@ -63,6 +69,7 @@ class RelayService(MultiService):
         if onExit not in ("off", "keep"):
             raise ValueError(f"onExit must be 'off' or 'keep', not {onExit!r}")
         self.factory = factory
+        self._dropped = DroppedConnections(factory.refusedCounts)
         self.pins = pins
         self.onExit = onExit
         for endpoint in endpoints:
@@ -87,6 +94,7 @@ class RelayService(MultiService):
         bank = self.factory.bank
         if bank.stateFile is not None:
             bank.stateFile.save(bank.commandedStates())
+        globalLogPublisher.addObserver(self._dropped)
         super().startService()
         if self._hangUp is not None:
             self._hangUp.install()
@@ -96,6 +104,7 @@ class RelayService(MultiService):
         Stop listening, close the connections, apply the exit policy, wait
         for the state file, release the pins.
         """
+        globalLogPublisher.removeObserver(self._dropped)
         # MultiService's returns the DeferredList of its children.
         stopped = cast("Deferred[object]", super().stopService())
         stopped.addCallback(lambda _: self.factory.disconnectAll())

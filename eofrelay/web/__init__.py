@@ -1,0 +1,3 @@
+"""
+What eofrelay's HTTP listeners share: limits on their connections.
+"""
