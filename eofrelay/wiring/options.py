@@ -19,6 +19,7 @@ from eofrelay.gpio import BACKENDS
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
+from eofrelay.wiring import config
 
 DEFAULT_PORT = 1100
 #: The listen backlog of C{--port}: a burst of one-shot clients must not
@@ -119,9 +120,10 @@ def _seconds(option: str, value: str, highest: int) -> float:
     return int(seconds) if seconds.is_integer() else seconds
 
 
-class Options(usage.Options):
+class Options(config.OptionsWithConfigFile):
     """
-    The options of C{twistd eofrelay}.
+    The options of C{twistd eofrelay} and of the C{eofrelay} command, also
+    from a C{--config} file.
     """
 
     synopsis = "[options]"
@@ -203,6 +205,29 @@ class Options(usage.Options):
             "read until the server closes",
         ],
     ]
+
+    #: How a C{--config} file gives each option.
+    configKinds = {
+        "port": config.integer,
+        "listen": config.strings,
+        "relay": config.strings,
+        "gpio": config.string,
+        "gpio-chip": config.string,
+        "interlock": config.groups,
+        "state-file": config.string,
+        "power-on": config.string,
+        "on-exit": config.string,
+        "max-line": config.integer,
+        "idle-timeout": config.number,
+        "max-connections": config.integer,
+        "token-file": config.string,
+        "allow": config.strings,
+        "metrics": config.string,
+        "close-after-reply": config.flag,
+    }
+    #: C{--port} or C{--listen} on the command line says where to listen:
+    #: the file's C{port} and C{listen} are both left out.
+    configGroups = (frozenset({"port", "listen"}),)
 
     def __init__(self) -> None:
         super().__init__()
