@@ -279,6 +279,18 @@ class Options(config.OptionsWithConfigFile):
         except ValueError as error:
             raise usage.UsageError(f"--allow {cidr!r}: {error}") from None
 
+    def parseArgs(self, *arguments: str) -> None:
+        """
+        Refuse arguments that are not options.
+
+        @raise usage.UsageError: naming the first of them.
+        """
+        if arguments:
+            raise usage.UsageError(
+                f"unexpected argument {arguments[0]!r}: every setting is an "
+                "option, such as --port 1100"
+            )
+
     def postOptions(self) -> None:
         """
         Check the options together and fill in defaults.
