@@ -1,7 +1,7 @@
 """
-Start C{twistd -n eofrelay} (the given twistd), talk to it like the
-article's client, stop it with SIGTERM; print its log and fail loudly on
-any surprise.  Bounded in time everywhere.
+Start C{twistd -n eofrelay} (the given twistd), or the given C{eofrelay}
+command, talk to it like the article's client, stop it with SIGTERM; print
+its log and fail loudly on any surprise.  Bounded in time everywhere.
 """
 
 import re
@@ -11,19 +11,16 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-twistd = sys.argv[1]
+program = sys.argv[1]
+service = ["--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1"]
+if Path(program).name == "twistd":
+    command = [program, "-n", "--pidfile=", "eofrelay", *service]
+else:
+    command = [program, *service]
 process = subprocess.Popen(
-    [
-        twistd,
-        "-n",
-        "--pidfile=",
-        "eofrelay",
-        "--gpio",
-        "memory",
-        "--listen",
-        "tcp:0:interface=127.0.0.1",
-    ],
+    command,
     stdout=subprocess.PIPE,
     stderr=subprocess.STDOUT,
 )
@@ -43,7 +40,7 @@ while port is None and time.monotonic() < deadline:
             port = int(match.group(1))
 if port is None:
     process.kill()
-    sys.exit("smoke: twistd did not start listening:\n" + output.decode())
+    sys.exit(f"smoke: {program} did not start listening:\n" + output.decode())
 
 
 def article_client(message):
@@ -71,9 +68,9 @@ try:
     rest, _ = process.communicate(timeout=30)
 except subprocess.TimeoutExpired:
     process.kill()
-    sys.exit("smoke: twistd did not stop on SIGTERM")
+    sys.exit(f"smoke: {program} did not stop on SIGTERM")
 output += rest
 print(output.decode())
 if b"Server Shut Down." not in output or b"Traceback" in output:
-    sys.exit("smoke: twistd did not shut down cleanly")
+    sys.exit(f"smoke: {program} did not shut down cleanly")
 print("smoke: ok")
