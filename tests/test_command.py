@@ -9,6 +9,7 @@ import io
 import os
 import re
 import signal
+import socket
 import sys
 from types import SimpleNamespace
 
@@ -26,6 +27,15 @@ from eofrelay import __version__
 from eofrelay.wiring import command
 from eofrelay.wiring.command import CommandOptions, foregroundObserver, main
 from tests.test_plugin import ROOT, TWISTD, Reader, Twistd
+
+#: Like systemd: the listening socket is fd 3, announced by LISTEN_FDS,
+#: LISTEN_PID (the process's own) and LISTEN_FDNAMES, then eofrelay runs.
+SOCKET_ACTIVATED = (
+    "import os; "
+    "os.environ.update(LISTEN_FDS='1', LISTEN_FDNAMES='eofrelay', "
+    "LISTEN_PID=str(os.getpid())); "
+    "from eofrelay.wiring.command import main; main()"
+)
 
 #: A line of twistd's log: its time stamp, then [namespace#level].
 LOG_LINE = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \[[\w.-]+#info\] "
@@ -240,15 +250,24 @@ class CommandProcessTests(TestCase):
 
     timeout = 60
 
-    def spawn(self, *arguments: str, script: list[str] | None = None) -> Command:
+    def spawn(
+        self,
+        *arguments: str,
+        script: list[str] | None = None,
+        inherit: int | None = None,
+    ) -> Command:
         process = Command()
         program = script or ["-m", "eofrelay"]
+        childFDs: dict[int, int | str] = {0: "w", 1: "r", 2: "r"}
+        if inherit is not None:
+            childFDs[3] = inherit
         transport = reactor.spawnProcess(
             process,
             sys.executable,
             [sys.executable, *program, *arguments],
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
             path=str(ROOT),
+            childFDs=childFDs,
         )
 
         def kill() -> None:
@@ -405,3 +424,28 @@ class CommandProcessTests(TestCase):
             os.kill(int(process.transport.pid), signal.SIGTERM)  # type: ignore[union-attr]
             reason = yield process.ended
             self.assertEqual(reason.signal, signal.SIGTERM, process.output)
+
+    @inlineCallbacks
+    def test_socketActivation(self):
+        """
+        With C{--listen systemd:domain=INET:index=0}, C{eofrelay} serves on
+        the listening socket it inherits the way systemd passes it: it is
+        the process systemd starts, as C{twistd -n} is.
+        """
+        listening = socket.socket()
+        self.addCleanup(listening.close)
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(16)
+        port = listening.getsockname()[1]
+        process = self.spawn(
+            "--gpio", "memory", "--listen", "systemd:domain=INET:index=0",
+            script=["-c", SOCKET_ACTIVATED],
+            inherit=listening.fileno(),
+        )  # fmt: skip
+        yield process.port
+        listening.close()
+        replies = yield self.talk(port, b"on<EOF>status<EOF>", 2)
+        self.assertEqual(replies, b"success<EOF>on<EOF>")
+        os.kill(int(process.transport.pid), signal.SIGTERM)  # type: ignore[union-attr]
+        reason = yield process.ended
+        self.assertEqual(reason.signal, signal.SIGTERM, process.output)

@@ -22,6 +22,7 @@ from eofrelay.client import connect
 from eofrelay.commands.interpreter import VERBS
 from eofrelay.tap import Options
 from eofrelay.wire import replies as commands
+from eofrelay.wiring.command import CommandOptions
 from eofrelay.wiring.service import RelayService
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -64,14 +65,31 @@ class ReferenceTests(SynchronousTestCase):
 
     def test_options(self) -> None:
         """
-        Every option of C{twistd eofrelay} is documented.
+        Every option of C{twistd eofrelay} and of the C{eofrelay} command is
+        documented.
         """
         text = (DOCS / "options.rst").read_text()
+        for options in (Options(), CommandOptions()):
+            for name in {name.rstrip("=") for name in options.longOpt}:
+                self.assertIn(f"--{name}", text)
+
+    def test_exampleConfig(self) -> None:
+        """
+        C{docs/examples/eofrelay.toml} is accepted, and shows every key a
+        config file may have, some of them commented out.
+        """
+        path = DOCS / "examples" / "eofrelay.toml"
+        keys = set(re.findall(r"^#? ?([a-z-]+) = ", path.read_text(), re.MULTILINE))
+        self.assertEqual(keys, set(Options.configKinds))
         options = Options()
-        names = [p[0] for p in options.optParameters] + [f[0] for f in options.optFlags]
-        names += [n[4:].replace("_", "-") for n in dir(options) if n.startswith("opt_")]
-        for name in set(names) - {"help", "version"}:
-            self.assertIn(f"--{name}", text)
+        state = os.path.abspath(self.mktemp())
+        options.parseOptions(["--config", str(path), "--state-file", state])
+        self.assertEqual(
+            [spec.name for spec in options["relays"]], ["pump", "lamp", "up", "down"]
+        )
+        self.assertEqual(options["interlocks"], [["up", "down"]])
+        self.assertEqual(options["listen"], ["tcp:1100:backlog=1024"])
+        self.assertEqual(options["gpio"], "gpiod")
 
 
 class TacExampleTests(TestCase):
