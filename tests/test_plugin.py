@@ -284,6 +284,25 @@ class TwistdTests(TestCase):
         self.assertTrue(lines[0].startswith("eofrelay: RPi.GPIO "), lines)
 
     @inlineCallbacks
+    def test_optionErrorFirst(self):
+        """
+        An option error prints two lines, the error first and then where
+        every option is described, not twistd's usage text; twistd exits
+        with status 1.
+        """
+        process = self.spawn("-n", "--pidfile=", "eofrelay", "--port", "x")
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        self.assertEqual(reason.exitCode, 1)
+        self.assertEqual(
+            process.output.decode().splitlines(),
+            [
+                "twistd eofrelay: --port 'x': expected an integer from 0 to 65535",
+                "run 'twistd eofrelay --help' for every option",
+            ],
+        )
+
+    @inlineCallbacks
     def test_help(self):
         """
         C{twistd eofrelay --help} lists every option.

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.gpio.memory import MemoryPins
 from eofrelay.tap import Options, makeService
-from eofrelay.wiring.options import RelaySpec, parseRelaySpec
+from eofrelay.wiring.options import RelaySpec, parseRelaySpec, usageErrorMessage
 from eofrelay.wiring.service import RelayService
 
 
@@ -536,3 +536,57 @@ class HelpTests(SynchronousTestCase):
             if doc:
                 self.assertEqual(doc, " ".join(doc.split()), name)
         self.assertIn("e.g. 192.168.1.0/24", options.getUsage(width=80))
+
+
+class UsageErrorTests(SynchronousTestCase):
+    """
+    Option errors when run as C{twistd eofrelay}, and for applications
+    that parse L{Options} themselves.
+    """
+
+    def test_message(self) -> None:
+        """
+        L{usageErrorMessage} is the error in one line naming the command,
+        then where every option is described.
+        """
+        self.assertEqual(
+            usageErrorMessage(UsageError("--port 'x': bad"), "eofrelay"),
+            "eofrelay: --port 'x': bad\nrun 'eofrelay --help' for every option",
+        )
+
+    def test_twistdSubcommand(self) -> None:
+        """
+        As twistd's subcommand, an option error exits with status 1 and the
+        short message, not twistd's whole usage text (which twistd prints
+        for a L{UsageError}); this holds for the errors of the option
+        parser itself (an unknown option) too.
+        """
+        from twisted.scripts._twistd_unix import ServerOptions
+
+        for arguments, error in (
+            (["--port", "x"], "--port 'x': expected an integer from 0 to 65535"),
+            (["--porrt", "1"], "option --porrt not recognized"),
+        ):
+            with self.assertRaises(SystemExit) as raised:
+                ServerOptions().parseOptions(["eofrelay", *arguments])
+            self.assertEqual(
+                raised.exception.code,
+                f"twistd eofrelay: {error}\n"
+                "run 'twistd eofrelay --help' for every option",
+            )
+
+    def test_embedded(self) -> None:
+        """
+        Parsed by an application, alone or as the subcommand of its own
+        options, an option error is a L{UsageError}, as before.
+        """
+        from twisted.python import usage
+
+        self.assertRaises(UsageError, parse, "--port", "x")
+
+        class Application(usage.Options):
+            subCommands = [["relays", None, Options, "eofrelay"]]
+
+        self.assertRaises(
+            UsageError, Application().parseOptions, ["relays", "--port", "x"]
+        )

@@ -6,8 +6,8 @@ The options of C{twistd eofrelay}, parsed and checked.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Optional
 
 from twisted.internet import endpoints
 from twisted.internet.interfaces import IStreamServerEndpoint
@@ -20,6 +20,9 @@ from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
 
+#: The command that runs these options as twistd's subcommand, as its
+#: option errors name it.
+TWISTD_COMMAND = "twistd eofrelay"
 DEFAULT_PORT = 1100
 #: The listen backlog of C{--port}: a burst of one-shot clients must not
 #: wait on SYN retries.
@@ -119,9 +122,24 @@ def _seconds(option: str, value: str, highest: int) -> float:
     return int(seconds) if seconds.is_integer() else seconds
 
 
+def usageErrorMessage(error: usage.UsageError, command: str) -> str:
+    """
+    What a command prints for an option error: the error, in one line
+    that names C{command}, then where every option is described; not the
+    whole usage text, which would bury the error.
+
+    @param command: The command as its user types it, e.g.
+        C{"twistd eofrelay"}.
+    """
+    return f"{command}: {error}\nrun '{command} --help' for every option"
+
+
 class Options(usage.Options):
     """
     The options of C{twistd eofrelay}.
+
+    L{parseOptions} raises L{usage.UsageError} for any option error, as
+    every L{usage.Options} does, except when run as twistd's subcommand.
     """
 
     synopsis = "[options]"
@@ -216,6 +234,36 @@ class Options(usage.Options):
         self["relays"] = []
         self["interlocks"] = []
         self["allow"] = []
+
+    def parseOptions(self, options: Optional[Sequence[str]] = None) -> None:
+        """
+        Parse C{options} (by default, the command line).
+
+        Run as twistd's subcommand, an option error exits with status 1
+        (as twistd's own errors do) and prints L{usageErrorMessage}, instead
+        of letting twistd print its whole usage text before the error.
+
+        @raise usage.UsageError: for an option error, unless run as
+            twistd's subcommand.
+        @raise SystemExit: for an option error, when run as twistd's
+            subcommand.
+        """
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as error:
+            if not self._isTwistdSubcommand():
+                raise
+            raise SystemExit(usageErrorMessage(error, TWISTD_COMMAND)) from None
+
+    def _isTwistdSubcommand(self) -> bool:
+        """
+        Whether these options are parsed as the subcommand of twistd's own.
+        """
+        if self.parent is None:
+            return False
+        from twisted.application.app import ServerOptions
+
+        return isinstance(self.parent, ServerOptions)
 
     def opt_listen(self, description: str) -> None:
         """
