@@ -456,37 +456,29 @@ class ProtectionOptionsTests(SynchronousTestCase):
             [str(n) for n in factory.allow or []], ["10.0.0.0/8", "::1/128"]
         )
 
-    def test_readableTokenFile(self) -> None:
+    def test_tokenFileTooOpen(self) -> None:
         """
-        A token file every user may read is used, with a warning in the log
-        that says how to fix it.
+        A token file other users may read is refused at option parsing, in
+        one line naming the option, the file and its mode, with the
+        C{chmod} that fixes it; once fixed, it is used.
         """
         import os
-
-        from twisted.logger import capturedLogs
 
         path = self.mktemp()
         with open(path, "w") as file:
             file.write("abc")
         os.chmod(path, 0o644)
-        options = parse(
-            "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1",
-            "--token-file", path,
-        )  # fmt: skip
-        with capturedLogs() as events:
-            service = makeService(options)
-        self.assertEqual(service.factory.commands.token, b"abc")
-        [warning] = [e for e in events if "token file" in e["log_format"]]
-        self.assertEqual(warning["log_level"].name, "warn")
-        self.assertIn(
-            f"is readable by every user, who can then authenticate; "
+        arguments = ("--gpio", "memory", "--token-file", path)
+        with self.assertRaises(UsageError) as raised:
+            parse(*arguments)
+        self.assertEqual(
+            str(raised.exception),
+            f"--token-file: permissions 0644 for '{path}' are too open: it "
+            "holds a secret, and every user of this machine can read it; "
             f"run: chmod o-rwx {path}",
-            warning["log_format"].format(**warning),
         )
-        os.chmod(path, 0o600)
-        with capturedLogs() as events:
-            makeService(options)
-        self.assertEqual([e for e in events if "token file" in e["log_format"]], [])
+        os.chmod(path, 0o640)
+        self.assertEqual(parse(*arguments)["token"], b"abc")
 
     def test_idleTimeoutFractions(self) -> None:
         """

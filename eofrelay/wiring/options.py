@@ -18,6 +18,7 @@ from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.gpio import BACKENDS
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
+from eofrelay.wire.secretfiles import SecretFileTooOpen, checkSecretFile
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
 
 #: The command that runs these options as twistd's subcommand, as its
@@ -209,8 +210,8 @@ class Options(usage.Options):
             "token-file",
             None,
             None,
-            "require 'auth TOKEN' with the token in this file (keep it "
-            "unreadable by other users) before other commands",
+            "require 'auth TOKEN' with the token in this file before other "
+            "commands; refused if other users may read it (chmod o-rwx)",
         ],
     ]
     optFlags = [
@@ -317,6 +318,10 @@ class Options(usage.Options):
         )
         self["token"] = None
         if self["token-file"]:
+            try:
+                checkSecretFile(self["token-file"])
+            except SecretFileTooOpen as error:
+                raise usage.UsageError(f"--token-file: {error}") from None
             try:
                 self["token"] = readTokenFile(self["token-file"])
             except TokenFileError as error:
