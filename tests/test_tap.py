@@ -42,7 +42,7 @@ class OptionsTests(SynchronousTestCase):
             (("--metrics", "tcp:70000"), "the port must be from 0 to 65535"),
             (
                 ("--listen", "tcp:1100:interface=lo:x"),
-                "an option of it is unknown or given twice",
+                "interface= is given twice, or also without its name",
             ),
             (
                 ("--listen", "systemd:domain=INET:index=0"),
@@ -55,7 +55,7 @@ class OptionsTests(SynchronousTestCase):
             self.assertIn(reason, message)
             for python in ("literal", "_parse", "index out of range"):
                 self.assertNotIn(python, message)
-        os.environ["LISTEN_FDS"] = "1"
+        os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
         with self.assertRaises(UsageError) as raised:
             parse("--listen", "systemd:domain=INET:index=0")
         self.assertIn("without their names (LISTEN_FDNAMES)", str(raised.exception))
@@ -66,7 +66,7 @@ class OptionsTests(SynchronousTestCase):
         C{tls} extra, with how to install it from a checkout too, not only
         C{No module named 'OpenSSL'}.
         """
-        from eofrelay.wiring.options import _endpointError
+        from eofrelay.wiring.descriptions import _endpointError
 
         missing = ImportError("No module named 'OpenSSL'", name="OpenSSL")
         reason = _endpointError("ssl:1100:privateKey=key.pem", missing)

@@ -9,8 +9,6 @@ import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Optional
 
-from twisted.internet import endpoints
-from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
 
 from eofrelay.commands.access import parseNetwork
@@ -20,6 +18,7 @@ from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
 from eofrelay.wire.secretfiles import SecretFileTooOpen, checkSecretFile
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
+from eofrelay.wiring.descriptions import serverEndpoint
 
 #: The command that runs these options as twistd's subcommand, as its
 #: option errors name it.
@@ -397,62 +396,3 @@ class Options(usage.Options):
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
         ]
-
-
-def serverEndpoint(option: str, description: str) -> IStreamServerEndpoint:
-    """
-    The server endpoint that C{description} describes, for C{--option}.
-
-    @raise usage.UsageError: if it describes none, or a TCP port outside 0
-        to 65535, with a reason a user can act on (not Python's own words).
-    """
-    from twisted.internet import reactor
-
-    try:
-        endpoint: IStreamServerEndpoint = endpoints.serverFromString(
-            reactor, description
-        )
-    except Exception as error:
-        raise usage.UsageError(
-            f"--{option} {description!r}: {_endpointError(description, error)}"
-        ) from None
-    port = getattr(endpoint, "_port", None)
-    if isinstance(port, int) and not 0 <= port <= 65535:
-        raise usage.UsageError(
-            f"--{option} {description!r}: the port must be from 0 to 65535"
-        )
-    return endpoint
-
-
-def _endpointError(description: str, error: Exception) -> str:
-    """
-    Why C{description} is no endpoint, in words a user can act on.
-    """
-    reason = str(error) or error.__class__.__name__
-    if isinstance(error, ImportError) and error.name == "OpenSSL":
-        return f"TLS needs pyOpenSSL: {installHint('tls')}"
-    if description.startswith("systemd:"):
-        passed = os.environ.get("LISTEN_FDS")
-        if passed is None:
-            return (
-                "systemd passed no socket (LISTEN_FDS is not set): run it from a "
-                "systemd .socket unit, or use tcp:PORT"
-            )
-        if "LISTEN_FDNAMES" not in os.environ:
-            return (
-                f"systemd passed {passed} socket(s) without their names "
-                "(LISTEN_FDNAMES), which Twisted needs: systemd 227 or later "
-                "sets them; with systemd-socket-activate, add --fdname=NAME"
-            )
-        return (
-            f"systemd passed {passed} socket(s), named "
-            f"{os.environ['LISTEN_FDNAMES']}, none of them this one: check the "
-            "index or name against the .socket unit"
-        )
-    if isinstance(error, ValueError) and "invalid literal for int()" in reason:
-        return "the port must be a number from 0 to 65535"
-    if isinstance(error, TypeError) and ("keyword" in reason or "multiple" in reason):
-        return "an option of it is unknown or given twice"
-    if isinstance(error, OSError) and error.filename:
-        return f"cannot read {error.filename}: {error.strerror}"
-    return reason
