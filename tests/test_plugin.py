@@ -349,6 +349,89 @@ class TwistdTests(TestCase):
         self.assertEqual(len(lines), 1, process.output)
         self.assertTrue(lines[0].startswith("eofrelay: RPi.GPIO "), lines)
 
+    def occupied(self) -> int:
+        """
+        A port on 127.0.0.1 that another socket listens on until the end of
+        the test.
+        """
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port: int = holder.getsockname()[1]
+        return port
+
+    @inlineCallbacks
+    def test_portInUse(self):
+        """
+        A C{--listen} or C{--metrics} port in use ends twistd with status 1
+        and one line that names the address and says it is in use, with no
+        traceback on the terminal or in the log, and no pid file left.
+        """
+        port = self.occupied()
+        where = f"tcp:{port}:interface=127.0.0.1"
+        for options in (
+            ("--listen", where),
+            ("--listen", "tcp:0:interface=127.0.0.1", "--metrics", where),
+        ):
+            pidFile = os.path.abspath(self.mktemp())
+            process = self.spawn(
+                "-n", f"--pidfile={pidFile}", "eofrelay", "--gpio", "memory", *options
+            )
+            reason = yield process.ended
+            output = process.output.decode()
+            self.assertIsInstance(reason, ProcessTerminated, output)
+            self.assertEqual(reason.exitCode, 1, output)
+            [line] = [line for line in output.splitlines() if "cannot listen" in line]
+            self.assertIn(
+                f"eofrelay: cannot listen on tcp:{port} on 127.0.0.1: address "
+                "already in use: is another eofrelay, or another program, "
+                "listening there",
+                line,
+            )
+            self.assertNotIn("Traceback", output)
+            self.assertFalse(os.path.exists(pidFile))
+
+    @inlineCallbacks
+    def test_portInUseLogFile(self):
+        """
+        With C{--logfile}, the line is in the log, without a traceback, and
+        nothing is written to the terminal.
+        """
+        port = self.occupied()
+        logFile = os.path.abspath(self.mktemp())
+        process = self.spawn(
+            "-n", "--pidfile=", f"--logfile={logFile}", "eofrelay",
+            "--gpio", "memory", "--listen", f"tcp:{port}:interface=127.0.0.1",
+        )  # fmt: skip
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        self.assertEqual(reason.exitCode, 1)
+        self.assertEqual(process.output, b"")
+        with open(logFile) as file:
+            log = file.read()
+        self.assertIn(f"cannot listen on tcp:{port} on 127.0.0.1: address", log)
+        self.assertNotIn("Traceback", log)
+
+    @inlineCallbacks
+    def test_optionErrorFirst(self):
+        """
+        An option error prints two lines, the error first and then where
+        every option is described, not twistd's usage text; twistd exits
+        with status 1.
+        """
+        process = self.spawn("-n", "--pidfile=", "eofrelay", "--port", "x")
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        self.assertEqual(reason.exitCode, 1)
+        self.assertEqual(
+            process.output.decode().splitlines(),
+            [
+                "twistd eofrelay: --port 'x': expected an integer from 0 to 65535",
+                "Run 'twistd eofrelay --help' for the options.",
+            ],
+        )
+
     @inlineCallbacks
     def test_help(self):
         """

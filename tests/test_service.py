@@ -4,9 +4,12 @@ Tests for L{eofrelay.wiring.service}: the service listening on real sockets.
 
 from __future__ import annotations
 
+import socket
+
 from twisted.internet import reactor
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import TestCase
@@ -16,6 +19,7 @@ from eofrelay.core.statefile import StateFile
 from eofrelay.gpio.memory import MemoryPins
 from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.wiring.listening import ListenFailed
 from eofrelay.wiring.service import RelayService
 
 
@@ -51,6 +55,47 @@ class RelayServiceTests(TestCase):
             self.assertFalse(factory.bank.relay("b").isOn)
 
         return stopped.addCallback(check)  # type: ignore[return-value]
+
+
+class ListenFailureTests(TestCase):
+    """
+    A port the service cannot listen on.
+    """
+
+    def occupied(self) -> int:
+        """
+        A port on 127.0.0.1 that another socket listens on until the end of
+        the test.
+        """
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port: int = holder.getsockname()[1]
+        return port
+
+    def test_inUse(self) -> None:
+        """
+        Starting on a port in use (by L{RelayService.privilegedStartService},
+        as twistd does, or L{RelayService.startService}) raises
+        L{ListenFailed}, a L{CannotListenError}, and logs why in one
+        critical line that names the address.
+        """
+        port = self.occupied()
+        for start in ("privilegedStartService", "startService"):
+            factory = RelayFactory(RelayBank([PinRelay("a", MemoryPins(), 5)]))
+            endpoint = TCP4ServerEndpoint(reactor, port, interface="127.0.0.1")
+            service = RelayService(factory, [endpoint])
+            with capturedLogs() as events:
+                with self.assertRaises(CannotListenError) as raised:
+                    getattr(service, start)()
+            self.assertIsInstance(raised.exception, ListenFailed)
+            [critical] = [e for e in events if e["log_level"].name == "critical"]
+            self.assertEqual(formatEvent(critical), str(raised.exception))
+            self.assertIn(
+                f"cannot listen on tcp:{port} on 127.0.0.1: address already in use",
+                str(raised.exception),
+            )
 
 
 class ExitPolicyTests(TestCase):

@@ -42,7 +42,7 @@ class OptionsTests(SynchronousTestCase):
             (("--metrics", "tcp:70000"), "the port must be from 0 to 65535"),
             (
                 ("--listen", "tcp:1100:interface=lo:x"),
-                "an option of it is unknown or given twice",
+                "interface= is given twice, or also without its name",
             ),
             (
                 ("--listen", "systemd:domain=INET:index=0"),
@@ -55,7 +55,7 @@ class OptionsTests(SynchronousTestCase):
             self.assertIn(reason, message)
             for python in ("literal", "_parse", "index out of range"):
                 self.assertNotIn(python, message)
-        os.environ["LISTEN_FDS"] = "1"
+        os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
         with self.assertRaises(UsageError) as raised:
             parse("--listen", "systemd:domain=INET:index=0")
         self.assertIn("without their names (LISTEN_FDNAMES)", str(raised.exception))
@@ -66,7 +66,7 @@ class OptionsTests(SynchronousTestCase):
         C{tls} extra, with how to install it from a checkout too, not only
         C{No module named 'OpenSSL'}.
         """
-        from eofrelay.wiring.options import _endpointError
+        from eofrelay.wiring.descriptions import _endpointError
 
         missing = ImportError("No module named 'OpenSSL'", name="OpenSSL")
         reason = _endpointError("ssl:1100:privateKey=key.pem", missing)
@@ -456,37 +456,29 @@ class ProtectionOptionsTests(SynchronousTestCase):
             [str(n) for n in factory.allow or []], ["10.0.0.0/8", "::1/128"]
         )
 
-    def test_readableTokenFile(self) -> None:
+    def test_tokenFileTooOpen(self) -> None:
         """
-        A token file every user may read is used, with a warning in the log
-        that says how to fix it.
+        A token file other users may read is refused at option parsing, in
+        one line naming the option, the file and its mode, with the
+        C{chmod} that fixes it; once fixed, it is used.
         """
         import os
-
-        from twisted.logger import capturedLogs
 
         path = self.mktemp()
         with open(path, "w") as file:
             file.write("abc")
         os.chmod(path, 0o644)
-        options = parse(
-            "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1",
-            "--token-file", path,
-        )  # fmt: skip
-        with capturedLogs() as events:
-            service = makeService(options)
-        self.assertEqual(service.factory.commands.token, b"abc")
-        [warning] = [e for e in events if "token file" in e["log_format"]]
-        self.assertEqual(warning["log_level"].name, "warn")
-        self.assertIn(
-            f"is readable by every user, who can then authenticate; "
+        arguments = ("--gpio", "memory", "--token-file", path)
+        with self.assertRaises(UsageError) as raised:
+            parse(*arguments)
+        self.assertEqual(
+            str(raised.exception),
+            f"--token-file: permissions 0644 for '{path}' are too open: it "
+            "holds a secret, and every user of this machine can read it; "
             f"run: chmod o-rwx {path}",
-            warning["log_format"].format(**warning),
         )
-        os.chmod(path, 0o600)
-        with capturedLogs() as events:
-            makeService(options)
-        self.assertEqual([e for e in events if "token file" in e["log_format"]], [])
+        os.chmod(path, 0o640)
+        self.assertEqual(parse(*arguments)["token"], b"abc")
 
     def test_idleTimeoutFractions(self) -> None:
         """
@@ -578,3 +570,47 @@ class DescriptorBudgetTests(SynchronousTestCase):
             raiseFileLimit(5000)
         self.assertEqual(limits[-1], (4096, 4096))
         self.assertIn("raise it", events[0]["log_format"])
+
+
+class UsageErrorTests(SynchronousTestCase):
+    """
+    Option errors when run as C{twistd eofrelay}, and for applications
+    that parse L{Options} themselves.
+    """
+
+    def test_twistdSubcommand(self) -> None:
+        """
+        As twistd's subcommand, an option error exits with status 1 and the
+        short message, not twistd's whole usage text (which twistd prints
+        for a L{UsageError}); this holds for the errors of the option
+        parser itself (an unknown option) too.
+        """
+        from twisted.scripts._twistd_unix import ServerOptions
+
+        for arguments, error in (
+            (["--port", "x"], "--port 'x': expected an integer from 0 to 65535"),
+            (["--porrt", "1"], "option --porrt not recognized"),
+        ):
+            with self.assertRaises(SystemExit) as raised:
+                ServerOptions().parseOptions(["eofrelay", *arguments])
+            self.assertEqual(
+                raised.exception.code,
+                f"twistd eofrelay: {error}\n"
+                "Run 'twistd eofrelay --help' for the options.",
+            )
+
+    def test_embedded(self) -> None:
+        """
+        Parsed by an application, alone or as the subcommand of its own
+        options, an option error is a L{UsageError}, as before.
+        """
+        from twisted.python import usage
+
+        self.assertRaises(UsageError, parse, "--port", "x")
+
+        class Application(usage.Options):
+            subCommands = [["relays", None, Options, "eofrelay"]]
+
+        self.assertRaises(
+            UsageError, Application().parseOptions, ["relays", "--port", "x"]
+        )

@@ -18,7 +18,6 @@ from eofrelay.gpio import GPIOUnavailable, openPins
 from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
-from eofrelay.wire.tokens import readableByEveryone
 from eofrelay.wiring.options import Options, RelaySpec
 from eofrelay.wiring.service import RelayService
 
@@ -117,12 +116,6 @@ def makeService(options: Options) -> RelayService:
         be used, so that twistd prints that line and not a traceback.
     """
     raiseFileLimit(descriptorBudget(options))
-    if options["token-file"] and readableByEveryone(options["token-file"]):
-        _log.warn(
-            "token file {path} is readable by every user, who can then "
-            "authenticate; run: chmod o-rwx {path}",
-            path=options["token-file"],
-        )
     stateFile = StateFile(options["state-file"]) if options["state-file"] else None
     initial = powerOnStates(options, stateFile)
     try:

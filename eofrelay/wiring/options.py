@@ -6,11 +6,9 @@ The options of C{twistd eofrelay}, parsed and checked.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Optional
 
-from twisted.internet import endpoints
-from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
 
 from eofrelay.commands.access import parseNetwork
@@ -18,9 +16,15 @@ from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.gpio import BACKENDS
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
+from eofrelay.wire.secretfiles import SecretFileTooOpen, checkSecretFile
 from eofrelay.wire.tokens import TokenFileError, readTokenFile
 from eofrelay.wiring import config
+from eofrelay.wiring.descriptions import serverEndpoint
+from eofrelay.wiring.optionerrors import optionErrorMessage
 
+#: The command that runs these options as twistd's subcommand, as its
+#: option errors name it.
+TWISTD_COMMAND = "twistd eofrelay"
 DEFAULT_PORT = 1100
 #: The listen backlog of C{--port}: a burst of one-shot clients must not
 #: wait on SYN retries.
@@ -124,6 +128,9 @@ class Options(config.OptionsWithConfigFile):
     """
     The options of C{twistd eofrelay} and of the C{eofrelay} command, also
     from a C{--config} file.
+
+    L{parseOptions} raises L{usage.UsageError} for any option error, as
+    every L{usage.Options} does, except when run as twistd's subcommand.
     """
 
     synopsis = "[options]"
@@ -193,8 +200,8 @@ class Options(config.OptionsWithConfigFile):
             "token-file",
             None,
             None,
-            "require 'auth TOKEN' with the token in this file (keep it "
-            "unreadable by other users) before other commands",
+            "require 'auth TOKEN' with the token in this file before other "
+            "commands; refused if other users may read it (chmod o-rwx)",
         ],
     ]
     optFlags = [
@@ -241,6 +248,37 @@ class Options(config.OptionsWithConfigFile):
         self["relays"] = []
         self["interlocks"] = []
         self["allow"] = []
+
+    def parseOptions(self, options: Optional[Sequence[str]] = None) -> None:
+        """
+        Parse C{options} (by default, the command line).
+
+        Run as twistd's subcommand, an option error exits with status 1
+        (as twistd's own errors do) and prints L{optionErrorMessage
+        <eofrelay.wiring.optionerrors.optionErrorMessage>}, instead
+        of letting twistd print its whole usage text before the error.
+
+        @raise usage.UsageError: for an option error, unless run as
+            twistd's subcommand.
+        @raise SystemExit: for an option error, when run as twistd's
+            subcommand.
+        """
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as error:
+            if not self._isTwistdSubcommand():
+                raise
+            raise SystemExit(optionErrorMessage(TWISTD_COMMAND, error)) from None
+
+    def _isTwistdSubcommand(self) -> bool:
+        """
+        Whether these options are parsed as the subcommand of twistd's own.
+        """
+        if self.parent is None:
+            return False
+        from twisted.application.app import ServerOptions
+
+        return isinstance(self.parent, ServerOptions)
 
     def opt_listen(self, description: str) -> None:
         """
@@ -306,6 +344,10 @@ class Options(config.OptionsWithConfigFile):
         )
         self["token"] = None
         if self["token-file"]:
+            try:
+                checkSecretFile(self["token-file"])
+            except SecretFileTooOpen as error:
+                raise usage.UsageError(f"--token-file: {error}") from None
             try:
                 self["token"] = readTokenFile(self["token-file"])
             except TokenFileError as error:
@@ -381,62 +423,3 @@ class Options(config.OptionsWithConfigFile):
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
         ]
-
-
-def serverEndpoint(option: str, description: str) -> IStreamServerEndpoint:
-    """
-    The server endpoint that C{description} describes, for C{--option}.
-
-    @raise usage.UsageError: if it describes none, or a TCP port outside 0
-        to 65535, with a reason a user can act on (not Python's own words).
-    """
-    from twisted.internet import reactor
-
-    try:
-        endpoint: IStreamServerEndpoint = endpoints.serverFromString(
-            reactor, description
-        )
-    except Exception as error:
-        raise usage.UsageError(
-            f"--{option} {description!r}: {_endpointError(description, error)}"
-        ) from None
-    port = getattr(endpoint, "_port", None)
-    if isinstance(port, int) and not 0 <= port <= 65535:
-        raise usage.UsageError(
-            f"--{option} {description!r}: the port must be from 0 to 65535"
-        )
-    return endpoint
-
-
-def _endpointError(description: str, error: Exception) -> str:
-    """
-    Why C{description} is no endpoint, in words a user can act on.
-    """
-    reason = str(error) or error.__class__.__name__
-    if isinstance(error, ImportError) and error.name == "OpenSSL":
-        return f"TLS needs pyOpenSSL: {installHint('tls')}"
-    if description.startswith("systemd:"):
-        passed = os.environ.get("LISTEN_FDS")
-        if passed is None:
-            return (
-                "systemd passed no socket (LISTEN_FDS is not set): run it from a "
-                "systemd .socket unit, or use tcp:PORT"
-            )
-        if "LISTEN_FDNAMES" not in os.environ:
-            return (
-                f"systemd passed {passed} socket(s) without their names "
-                "(LISTEN_FDNAMES), which Twisted needs: systemd 227 or later "
-                "sets them; with systemd-socket-activate, add --fdname=NAME"
-            )
-        return (
-            f"systemd passed {passed} socket(s), named "
-            f"{os.environ['LISTEN_FDNAMES']}, none of them this one: check the "
-            "index or name against the .socket unit"
-        )
-    if isinstance(error, ValueError) and "invalid literal for int()" in reason:
-        return "the port must be a number from 0 to 65535"
-    if isinstance(error, TypeError) and ("keyword" in reason or "multiple" in reason):
-        return "an option of it is unknown or given twice"
-    if isinstance(error, OSError) and error.filename:
-        return f"cannot read {error.filename}: {error.strerror}"
-    return reason

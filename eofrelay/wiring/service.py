@@ -20,6 +20,7 @@ from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
 from eofrelay.wiring.emfile import DroppedConnections
 from eofrelay.wiring.hangup import StopOnHangUp
+from eofrelay.wiring.listening import listening
 
 
 class RelayService(MultiService):
@@ -38,6 +39,13 @@ class RelayService(MultiService):
     them, but ends pending pulses (switching those relays off, as their
     pulse would have).  In both cases it waits until the state file is
     written.
+
+    When an endpoint cannot listen (its port in use, say), starting logs
+    why in one line and raises
+    L{ListenFailed<eofrelay.wiring.listening.ListenFailed>}: a
+    L{CannotListenError<twisted.internet.error.CannotListenError>} that
+    also ends twistd with status 1 and no traceback.  That holds for the
+    service's other children (the C{--metrics} listener) too.
 
     @ivar factory: The factory served.
     @ivar pins: The GPIO backend whose pins are released at stop, if any.
@@ -78,6 +86,17 @@ class RelayService(MultiService):
             listener._raiseSynchronously = True
             listener.setServiceParent(self)
 
+    def privilegedStartService(self) -> None:
+        """
+        Start listening (twistd does this before it gives up privileges,
+        so that a port below 1024 can be had).
+
+        @raise eofrelay.wiring.listening.ListenFailed: if an endpoint
+            cannot listen.
+        """
+        with listening(self.log):
+            super().privilegedStartService()
+
     def startService(self) -> None:
         """
         Log the relays served, record their states at start in the state
@@ -86,6 +105,10 @@ class RelayService(MultiService):
         The states at start are the states in force from then on, whatever
         chose them (C{--power-on off}, C{on} or C{restore}), so that a
         later C{restore} never brings back states older than this run.
+
+        @raise eofrelay.wiring.listening.ListenFailed: if an endpoint
+            cannot listen (when L{privilegedStartService} did not start
+            them).
         """
         self.log.info(
             "eofrelay serving relays: {relays}",
@@ -95,7 +118,8 @@ class RelayService(MultiService):
         if bank.stateFile is not None:
             bank.stateFile.save(bank.commandedStates())
         globalLogPublisher.addObserver(self._dropped)
-        super().startService()
+        with listening(self.log):
+            super().startService()
         if self._hangUp is not None:
             self._hangUp.install()
 
