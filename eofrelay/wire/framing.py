@@ -97,17 +97,11 @@ class EOFReceiver(StreamProtocol):
             self._buffer = buffer
             self._checkIncomplete()
             return
-        messages = buffer.split(delimiter)
+        # At most MESSAGES_PER_TURN messages are split off; the rest stays
+        # whole, as received, for the next turn.
+        messages = buffer.split(delimiter, self.MESSAGES_PER_TURN)
         self._buffer = messages.pop()
-        limit = self.MESSAGES_PER_TURN
-        heldBack = len(messages) > limit
-        if heldBack:
-            # Kept as received, before the incomplete message, for the
-            # next turn.
-            rest = messages[limit:]
-            del messages[limit:]
-            rest.append(self._buffer)
-            self._buffer = delimiter.join(rest)
+        heldBack = delimiter in self._buffer
         maxLength = self.MAX_LENGTH
         lineReceived = self.lineReceived
         index = 0
