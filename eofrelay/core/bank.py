@@ -45,6 +45,7 @@ class RelayBank:
         clock: Optional[IReactorTime] = None,
         stateFile: Optional[StateFile] = None,
         hardwareTimeout: float = 10.0,
+        maxOn: Mapping[str, float] = {},
     ) -> None:
         """
         @param relays: The relays' drivers, in order, each an L{IRelay}
@@ -58,9 +59,13 @@ class RelayBank:
         @param stateFile: Where to record the commanded states.
         @param hardwareTimeout: Seconds after which a relay driver that has
             not answered counts as failed.
+        @param maxOn: The longest some relays may stay on, in seconds, by
+            name (L{RelayState.limitOn}); a relay on now goes off that long
+            from now.
         @raise ValueError: for no relays, a bad name, a name given twice, an
             interlock naming an unknown relay, a relay twice or fewer than
-            two, or C{hardwareTimeout} not above 0.
+            two, C{hardwareTimeout} not above 0, or a C{maxOn} naming an
+            unknown relay or out of range.
         """
         drivers = list(relays)
         names = checkRelayNames(driver.name for driver in drivers)
@@ -83,6 +88,11 @@ class RelayBank:
                     for other in members
                     if other is not member and other not in member.partners
                 )
+        for name in maxOn:
+            if name.lower() not in self._byName:
+                raise ValueError(f"max-on: no relay named {name!r}")
+        for name, seconds in maxOn.items():
+            self._byName[name.lower()].limitOn(seconds)
 
     def _relayFor(
         self, driver: IRelay, sequencer: Optional[Sequencer], hardwareTimeout: float

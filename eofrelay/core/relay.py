@@ -20,6 +20,9 @@ from eofrelay.core.sequencer import Sequencer
 from eofrelay.core.switchlog import SwitchLog
 from eofrelay.interfaces import IRelay
 
+#: The shortest and the longest C{--max-on}, in seconds.
+MAX_ON_RANGE = (0.1, 86_400.0)
+
 #: Called after every change operation on a relay, with the relay, its
 #: state before and its state after (the same for a no-op, which may still
 #: be news to a state file that is out of date).
@@ -70,7 +73,12 @@ class RelayState:
         failed, or did not report a state at start.
     @ivar switches: How many times the relay was driven.
     @ivar failures: How many times its driver failed.
+    @ivar maxOn: The longest the relay may stay on, in seconds, however
+        it was switched on (L{limitOn}), or C{None}.
     """
+
+    maxOn: Optional[float] = None
+    _limitMilliseconds = 0
 
     def __init__(
         self,
@@ -99,6 +107,7 @@ class RelayState:
         self.listeners: list[ChangeListener] = []
         self.changeListeners: list[ChangeListener] = []
         self._pulse = PulseTimer(self.clock, self.endPulse)
+        self._limit: Optional[PulseTimer] = None
         self._log = SwitchLog(self.name, self.clock, self)
         self._commandedOff = False
         self.uncertain = False
@@ -127,9 +136,80 @@ class RelayState:
         The state last commanded, as the state file records it: a relay in
         the middle of a pulse, or whose pulse was ended by a command still
         queued, or whose switch-off at the end of its pulse failed, counts
-        as off, the state its pulse ends in.
+        as off, the state its pulse ends in; so does a relay on under a
+        L{maxOn} limit, which ends off.
         """
-        return self._on and not (self._pulse.pending or self._commandedOff)
+        return self._on and not (
+            self._pulse.pending
+            or self._commandedOff
+            or (self._limit is not None and self._limit.pending)
+        )
+
+    @property
+    def limited(self) -> bool:
+        """
+        Whether the relay is on and its L{maxOn} switch-off is pending.
+        """
+        return self._limit is not None and self._limit.pending
+
+    def limitOn(self, seconds: float) -> None:
+        """
+        From now on, switch the relay off at most C{seconds} after it was
+        switched on, however that was (a command, a pulse, an interlock's
+        partner, the state it started in); a pulse that would last longer
+        is cut short.  A relay on now is switched off C{seconds} from now.
+
+        @raise ValueError: for C{seconds} out of L{MAX_ON_RANGE}.
+        """
+        lowest, highest = MAX_ON_RANGE
+        if not lowest <= seconds <= highest:
+            raise ValueError(
+                f"max-on of relay {self.name!r} must be {lowest:g} to "
+                f"{highest:g} seconds"
+            )
+        self.maxOn = seconds
+        self._limitMilliseconds = round(seconds * 1000)
+        if self._limit is None:
+            self._limit = PulseTimer(self.clock, self._maxOnReached)
+        self._limit.stop()
+        if self._on:
+            self._limit.start(self._limitMilliseconds)
+
+    def endLimit(self) -> Deferred[bool]:
+        """
+        Switch off now a relay on under its L{maxOn} limit, as the limit
+        would, through the same path as a client's C{off}.
+        """
+        if self._limit is not None:
+            self._limit.stop()
+        return self._maxOnReached()
+
+    def cancelLimit(self) -> None:
+        """
+        Cancel a pending L{maxOn} switch-off without switching the relay
+        (when nothing may drive it any more).
+        """
+        if self._limit is not None:
+            self._limit.stop()
+
+    def _maxOnReached(self) -> Deferred[bool]:
+        """
+        The relay has been on for L{maxOn} seconds: switch it off, logged
+        with the reason; a failure is logged loudly.
+        """
+        ended = self.sequencer.run(
+            lambda: self._change(False, "max-on", f"max-on {self.maxOn:g}s")
+        )
+        return ended.addErrback(self._maxOnFailed)
+
+    def _maxOnFailed(self, failure: Failure) -> bool:
+        """
+        The switch-off at the end of the L{maxOn} limit failed: say so
+        loudly.
+        """
+        failure.trap(HardwareFailure)
+        self._log.maxOnEndFailed()
+        return self._on
 
     # Operations, applied in arrival order
 
@@ -395,6 +475,12 @@ class RelayState:
         self._commandedOff = False
         if pulse is not None:
             self._pulse.start(pulse)
+        limit = self._limit
+        if limit is not None and new != limit.pending:
+            if new:
+                limit.start(self._limitMilliseconds)
+            else:
+                limit.stop()
         for listener in self.listeners:
             listener(self, old, new)
         if old != new:

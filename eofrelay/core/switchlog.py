@@ -143,3 +143,14 @@ class SwitchLog:
             "and is still on",
             relay=self.relay,
         )
+
+    def maxOnEndFailed(self) -> None:
+        """
+        The switch-off at the end of the max-on limit failed: the relay is
+        still on.
+        """
+        self.log.critical(
+            "relay {relay} could NOT be switched off at the end of its max-on "
+            "limit and is still on",
+            relay=self.relay,
+        )

@@ -123,7 +123,12 @@ def makeService(options: Options) -> RelayService:
         relays = buildRelays(pins, options["relays"], initial)
     except GPIOUnavailable as error:
         raise SystemExit(f"eofrelay: {error}") from None
-    bank = RelayBank(relays, interlocks=options["interlocks"], stateFile=stateFile)
+    bank = RelayBank(
+        relays,
+        interlocks=options["interlocks"],
+        stateFile=stateFile,
+        maxOn=options["max-on"],
+    )
     factory = RelayFactory(
         bank,
         maxLine=options["max-line"],

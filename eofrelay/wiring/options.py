@@ -13,6 +13,7 @@ from twisted.python import usage
 
 from eofrelay.commands.access import parseNetwork
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
+from eofrelay.core.relay import MAX_ON_RANGE
 from eofrelay.gpio import BACKENDS
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
@@ -221,6 +222,7 @@ class Options(config.OptionsWithConfigFile):
         "gpio": config.string,
         "gpio-chip": config.string,
         "interlock": config.groups,
+        "max-on": config.strings,
         "state-file": config.string,
         "power-on": config.string,
         "on-exit": config.string,
@@ -247,6 +249,7 @@ class Options(config.OptionsWithConfigFile):
         self["listen"] = []
         self["relays"] = []
         self["interlocks"] = []
+        self["max-on"] = {}
         self["allow"] = []
 
     def parseOptions(self, options: Optional[Sequence[str]] = None) -> None:
@@ -306,6 +309,19 @@ class Options(config.OptionsWithConfigFile):
                 "separated by commas"
             )
         self["interlocks"].append(group)
+
+    def opt_max_on(self, spec: str) -> None:
+        """
+        NAME:SECONDS: switch relay NAME off at most SECONDS (0.1 to 86400)
+        after it was switched on, however it was (repeatable).
+        """
+        name, colon, seconds = spec.rpartition(":")
+        if not colon or not name:
+            raise usage.UsageError(f"--max-on {spec!r}: expected NAME:SECONDS")
+        lowest, highest = MAX_ON_RANGE
+        self["max-on"][name] = _bounded(
+            f"max-on {name}", seconds, float, lowest, highest, "a number of seconds"
+        )
 
     def opt_allow(self, cidr: str) -> None:
         """
@@ -383,6 +399,12 @@ class Options(config.OptionsWithConfigFile):
                 raise usage.UsageError(
                     f"--interlock {','.join(group)}: {error}"
                 ) from None
+        for name in self["max-on"]:
+            if name.lower() not in names:
+                raise usage.UsageError(
+                    f"--max-on {name}: no relay named {name!r} "
+                    f"(the relays are {', '.join(names)})"
+                )
 
     def _checkPolicies(self) -> None:
         """

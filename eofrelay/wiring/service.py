@@ -36,8 +36,9 @@ class RelayService(MultiService):
     without recording that in the state file, so that C{--power-on
     restore} brings back what was in force, and releases the GPIO pins; with
     C{onExit="keep"}, it leaves the relays as they are and the pins driving
-    them, but ends pending pulses (switching those relays off, as their
-    pulse would have).  In both cases it waits until the state file is
+    them, but ends pending pulses and max-on limits (switching those relays
+    off, as their pulse or limit would have: nothing could once the service
+    is gone).  In both cases it waits until the state file is
     written.
 
     When an endpoint cannot listen (its port in use, say), starting logs
@@ -155,7 +156,8 @@ class RelayService(MultiService):
         bank = self.factory.bank
         if self.onExit == "keep":
             ended = DeferredList(
-                [relay.endPulse() for relay in bank.relays if relay.pulsing],
+                [relay.endPulse() for relay in bank.relays if relay.pulsing]
+                + [relay.endLimit() for relay in bank.relays if relay.limited],
                 consumeErrors=True,
             )
             return ended.addCallback(lambda _: None)
@@ -168,11 +170,13 @@ class RelayService(MultiService):
 
     def _cancelPulses(self, ignored: object) -> None:
         """
-        Cancel the pulses still pending: those of relays whose switch-off
-        failed, which nothing may drive once the pins are released.
+        Cancel the pulses and max-on limits still pending: those of relays
+        whose switch-off failed, which nothing may drive once the pins are
+        released.
         """
         for relay in self.factory.bank.relays:
             relay.cancelPulse()
+            relay.cancelLimit()
 
     def _flushStateFile(self, result: object) -> object:
         """
