@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from eofrelay.core.statefile import StateFile
 
 
+#: The longest C{--interlock-delay}, in seconds.
+MAX_INTERLOCK_DELAY = 60.0
+
+
 class RelayBank:
     """
     The configured relays, in order, and what they share: lookup by name,
@@ -46,6 +50,7 @@ class RelayBank:
         stateFile: Optional[StateFile] = None,
         hardwareTimeout: float = 10.0,
         maxOn: Mapping[str, float] = {},
+        interlockDelay: float = 0.0,
     ) -> None:
         """
         @param relays: The relays' drivers, in order, each an L{IRelay}
@@ -62,10 +67,14 @@ class RelayBank:
         @param maxOn: The longest some relays may stay on, in seconds, by
             name (L{RelayState.limitOn}); a relay on now goes off that long
             from now.
+        @param interlockDelay: Seconds to wait, when switching a relay on
+            first had to switch an interlock partner off, before switching
+            it on (L{RelayState.interlockDelay}), from 0 to 60.
         @raise ValueError: for no relays, a bad name, a name given twice, an
             interlock naming an unknown relay, a relay twice or fewer than
-            two, C{hardwareTimeout} not above 0, or a C{maxOn} naming an
-            unknown relay or out of range.
+            two, C{hardwareTimeout} not above 0, a C{maxOn} naming an
+            unknown relay or out of range, or C{interlockDelay} out of
+            range.
         """
         drivers = list(relays)
         names = checkRelayNames(driver.name for driver in drivers)
@@ -88,6 +97,13 @@ class RelayBank:
                     for other in members
                     if other is not member and other not in member.partners
                 )
+        if not 0 <= interlockDelay <= MAX_INTERLOCK_DELAY:
+            raise ValueError(
+                f"interlockDelay must be 0 to {MAX_INTERLOCK_DELAY:g} seconds"
+            )
+        for members in self.interlocks:
+            for member in members:
+                member.interlockDelay = interlockDelay
         for name in maxOn:
             if name.lower() not in self._byName:
                 raise ValueError(f"max-on: no relay named {name!r}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Optional
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -75,9 +76,13 @@ class RelayState:
     @ivar failures: How many times its driver failed.
     @ivar maxOn: The longest the relay may stay on, in seconds, however
         it was switched on (L{limitOn}), or C{None}.
+    @ivar interlockDelay: Seconds to wait after switching interlock
+        partners off before switching this relay on (a motor's dead time
+        before it reverses), when a partner had to be switched off.
     """
 
     maxOn: Optional[float] = None
+    interlockDelay = 0.0
     _limitMilliseconds = 0
 
     def __init__(
@@ -380,7 +385,24 @@ class RelayState:
         if self._pulse.call is not None:
             self._stopPulse()
         if new and self.partners and not partnersOff:
+            delay = self.interlockDelay and any(
+                partner._on or partner.uncertain for partner in self.partners
+            )
             cleared = self._partnersOff(0, peer, _interlockCommand(command, self.name))
+            if delay:
+                waited = cleared if cleared is not None else succeed(None)
+                return waited.addCallback(
+                    lambda _: deferLater(
+                        self.clock,
+                        self.interlockDelay,
+                        self._change,
+                        new,
+                        peer,
+                        command,
+                        pulse,
+                        True,
+                    )
+                )
             if cleared is not None:
                 return cleared.addCallback(
                     lambda _: self._change(new, peer, command, pulse, True)

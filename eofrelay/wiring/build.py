@@ -128,6 +128,7 @@ def makeService(options: Options) -> RelayService:
         interlocks=options["interlocks"],
         stateFile=stateFile,
         maxOn=options["max-on"],
+        interlockDelay=options["interlock-delay"] / 1000,
     )
     factory = RelayFactory(
         bank,

@@ -12,6 +12,7 @@ from typing import NamedTuple, Optional
 from twisted.python import usage
 
 from eofrelay.commands.access import parseNetwork
+from eofrelay.core.bank import MAX_INTERLOCK_DELAY
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.core.relay import MAX_ON_RANGE
 from eofrelay.gpio import BACKENDS
@@ -164,6 +165,13 @@ class Options(config.OptionsWithConfigFile):
         ],
         ["max-line", None, "1024", "longest message accepted, in bytes"],
         [
+            "interlock-delay",
+            None,
+            "0",
+            "milliseconds (0 to 60000) to wait after an interlock switched a "
+            "partner off before switching the relay on (motor reversal)",
+        ],
+        [
             "state-file",
             None,
             None,
@@ -222,6 +230,7 @@ class Options(config.OptionsWithConfigFile):
         "gpio": config.string,
         "gpio-chip": config.string,
         "interlock": config.groups,
+        "interlock-delay": config.integer,
         "max-on": config.strings,
         "state-file": config.string,
         "power-on": config.string,
@@ -354,6 +363,12 @@ class Options(config.OptionsWithConfigFile):
                 f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
             )
         self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
+        self["interlock-delay"] = _integer(
+            "interlock-delay",
+            self["interlock-delay"],
+            0,
+            round(MAX_INTERLOCK_DELAY * 1000),
+        )
         self["idle-timeout"] = _seconds("idle-timeout", self["idle-timeout"], 10**7)
         self["max-connections"] = _integer(
             "max-connections", self["max-connections"], 1, 10**6
