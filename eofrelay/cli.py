@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[int, int]] = {
     "off": (0, 1),
     "toggle": (0, 1),
     "pulse": (1, 2),
+    "blink": (2, 4),
     "status": (0, 1),
     "relays": (0, 0),
     "ping": (0, 0),
@@ -68,6 +69,24 @@ def _pulse(client: RelayClient, *arguments: str) -> Deferred[None]:
     return client.pulse(milliseconds, *relay)
 
 
+def _blinkArguments(
+    arguments: tuple[str, ...],
+) -> tuple[Optional[str], list[str]]:
+    """
+    The relay, if named, and the numbers of C{blink [RELAY] COUNT ON_MS
+    [OFF_MS]}: a relay name is not a number.
+    """
+    if arguments and not arguments[0].isdigit():
+        return arguments[0], list(arguments[1:])
+    return None, list(arguments)
+
+
+def _blink(client: RelayClient, *arguments: str) -> Deferred[None]:
+    relay, numbers = _blinkArguments(arguments)
+    off = numbers[2] if len(numbers) == 3 else None
+    return client.blink(numbers[0], numbers[1], off, relay)
+
+
 def _verbs(verbs: list[str]) -> str:
     return "commands: " + " ".join(verbs)
 
@@ -81,6 +100,7 @@ _CALLS: dict[str, Callable[[RelayClient, tuple[str, ...]], Deferred[str]]] = {
     "off": lambda client, arguments: client.off(*arguments).addCallback(_success),
     "toggle": lambda client, arguments: client.toggle(*arguments).addCallback(_success),
     "pulse": lambda client, arguments: _pulse(client, *arguments).addCallback(_success),
+    "blink": lambda client, arguments: _blink(client, *arguments).addCallback(_success),
     "status": lambda client, arguments: client.status(*arguments).addCallback(_state),
     "relays": lambda client, arguments: client.relays().addCallback(_states),
     "ping": lambda client, arguments: client.ping().addCallback(_pong),
@@ -139,6 +159,8 @@ class Options(usage.Options):
                     f"{argument!r}: an argument is one word of printable "
                     "ASCII, without <EOF>"
                 )
+        if command == "blink" and not 2 <= len(_blinkArguments(arguments)[1]) <= 3:
+            raise usage.UsageError("blink takes [RELAY] COUNT ON_MS [OFF_MS]")
         self["command"] = command
         self["arguments"] = arguments
 

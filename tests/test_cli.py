@@ -207,11 +207,12 @@ class CLITests(TestCase):
             (("toggle",), "success\n"),
             (("off", "all"), "success\n"),
             (("pulse", "door", "250"), "success\n"),
+            (("blink", "door", "2", "100", "50"), "success\n"),
             (("status", "door"), "on\n"),
             (("relays",), "pump=off door=on\n"),
             (
                 ("help",),
-                "commands: on off toggle pulse status relays watch auth ping "
+                "commands: on off toggle pulse blink status relays watch auth ping "
                 "help quit\n",
             ),
         ]:
@@ -431,6 +432,9 @@ class OptionsTests(SynchronousTestCase):
             ["on", "pump\t"],
             ["pulse", "", "100"],
             ["pulse", "pump", "5<EOF>"],
+            ["blink", "3"],
+            ["blink", "pump", "3"],
+            ["blink", "1", "2", "3", "4"],
             ["--timeout", "-1", "ping"],
             ["--timeout", "0", "ping"],
             ["--timeout", "nan", "ping"],

@@ -239,6 +239,7 @@ class ClientTests(TestCase):
                 "off",
                 "toggle",
                 "pulse",
+                "blink",
                 "status",
                 "relays",
                 "watch",
@@ -260,6 +261,19 @@ class ClientTests(TestCase):
         self.assertEqual((yield client.status("b")), True)
         yield self.assertFailure(client.pulse("soon", "b"), BadArgument)
         yield self.assertFailure(client.pulse("5 00", "b"), ValueError)
+
+    @inlineCallbacks
+    def test_blink(self):
+        """
+        C{blink} blinks the relay named, or the default relay; its numbers
+        may be words, for the server to check.
+        """
+        client = yield self.connected()
+        yield client.blink(2, 100, 50, "b")
+        self.assertEqual((yield client.status("b")), True)
+        yield client.blink("3", "0100")
+        self.assertEqual((yield client.status()), True)
+        yield self.assertFailure(client.blink(0, 100, relay="b"), BadArgument)
 
     def test_relaysNotASCII(self) -> None:
         """

@@ -473,11 +473,30 @@ class GpiodPinsTests(SynchronousTestCase):
         self.assertEqual(findChip(FakeGpiod(chips), sorted(chips)), "/dev/gpiochip0")
         self.assertRaises(GPIOUnavailable, findChip, FakeGpiod({}), [])
 
+    def replaceModule(self, name: str, module: ModuleType | None) -> None:
+        """
+        Make C{import name} find C{module} (C{None}: fail to import) for
+        the duration of the test, whether or not the real one is installed:
+        the import system reads C{sys.modules} itself, so the dict is
+        changed in place, not replaced.
+        """
+        missing = object()
+        saved = sys.modules.get(name, missing)
+
+        def restore() -> None:
+            if saved is missing:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = saved  # type: ignore[assignment]
+
+        self.addCleanup(restore)
+        sys.modules[name] = module  # type: ignore[assignment]
+
     def test_notInstalled(self) -> None:
         """
         Without the gpiod package, C{--gpio gpiod} says how to install it.
         """
-        self.patch(sys, "modules", dict(sys.modules, gpiod=None))
+        self.replaceModule("gpiod", None)
         error = self.assertRaises(GPIOUnavailable, openPins, "gpiod")
         self.assertIn("eofrelay[gpiod]", str(error))
 
@@ -493,7 +512,7 @@ class GpiodPinsTests(SynchronousTestCase):
         for name in ("is_gpiochip_device", "Chip", "LineSettings", "request_lines"):
             setattr(module, name, getattr(fake, name))
         module.line = FakeGpiod.line  # type: ignore[attr-defined]
-        self.patch(sys, "modules", dict(sys.modules, gpiod=module))
+        self.replaceModule("gpiod", module)
         self.patch(libgpiod, "chipDevices", lambda: ["/dev/gpiochip0"])
         with capturedLogs() as events:
             pins = openPins("auto")

@@ -148,8 +148,8 @@ class CommandTests(ProtocolTestCase):
             replies(transport),
             [
                 b"pong",
-                b"commands: on off toggle pulse status relays watch auth ping help"
-                b" quit",
+                b"commands: on off toggle pulse blink status relays watch auth ping"
+                b" help quit",
                 b"bye",
             ],
         )

@@ -128,6 +128,27 @@ class ExitPolicyTests(TestCase):
         factory.bank.relay("b").pulse(5000)
         return service, pins, clock, path
 
+    def test_keepEndsBlinksAndLimits(self) -> None:
+        """
+        With C{keep}, a blink in progress ends back in its state before, and
+        a relay on under a max-on limit is switched off: nothing could end
+        them once the service is gone.
+        """
+        pins = MemoryPins()
+        clock = Clock()
+        bank = RelayBank(
+            [PinRelay("a", pins, 5), PinRelay("b", pins, 6)],
+            clock=clock,
+            maxOn={"b": 60},
+        )
+        service = RelayService(RelayFactory(bank), [], pins, "keep")
+        service.startService()
+        bank.relay("a").blink(5, 1000)
+        bank.relay("b").switch(True)
+        self.successResultOf(service.stopService())
+        self.assertEqual([relay.isOn for relay in bank.relays], [False, False])
+        self.assertEqual(clock.getDelayedCalls(), [])
+
     def test_off(self) -> None:
         """
         With C{off}, every relay is driven off, pulses are cancelled, the

@@ -304,6 +304,28 @@ class RelayClient:
             _expect(replies.SUCCESS)
         )
 
+    def blink(
+        self,
+        count: Union[int, str],
+        onMilliseconds: Union[int, str],
+        offMilliseconds: Union[int, str, None] = None,
+        relay: Optional[str] = None,
+    ) -> Deferred[None]:
+        """
+        Blink C{relay}: C{count} cycles of on for C{onMilliseconds} and off
+        for C{offMilliseconds} (C{onMilliseconds} by default), then back to
+        its state before.
+
+        @param count: An C{int}, or a word sent as it is (the server checks
+            it), as C{eofrelay-cli} passes it; the times too.
+        """
+        times = [str(onMilliseconds)]
+        if offMilliseconds is not None:
+            times.append(str(offMilliseconds))
+        return self._send("blink", relay, str(count), *times).addCallback(
+            _expect(replies.SUCCESS)
+        )
+
     def status(self, relay: Optional[str] = None) -> Deferred[bool]:
         """
         Whether C{relay} is on.

@@ -17,6 +17,7 @@ from eofrelay.commands.access import Authenticator, FailedAuthentications
 from eofrelay.commands.parsing import CommandError, parseMessage
 from eofrelay.commands.session import ISession
 from eofrelay.core.bank import RelayBank
+from eofrelay.core.blink import MAX_BLINK_COUNT, MAX_BLINK_MS
 from eofrelay.core.logs import CONNECTIONS, NamedLogger
 from eofrelay.core.pulse import MAX_PULSE_MS
 from eofrelay.core.relay import HardwareFailure, RelayState
@@ -47,6 +48,7 @@ VERBS: Final = (
     "off",
     "toggle",
     "pulse",
+    "blink",
     "status",
     "relays",
     "watch",
@@ -62,6 +64,23 @@ def _reply(session: ISession, reply: bytes) -> bytes:
     A reply known in advance: an error, C{pong}, C{help}'s.
     """
     return reply
+
+
+def _number(text: str, highest: int) -> int:
+    """
+    A count or a time of C{pulse} or C{blink}: a decimal number from 1 to
+    C{highest}.  Leading zeros do not count; without them, a number too
+    long to be in range is refused before it is converted.
+
+    @raise CommandError: with C{bad argument} otherwise.
+    """
+    digits = text.lstrip("0")
+    if not (text.isdigit() and len(digits) <= len(str(highest))):
+        raise CommandError(replies.BAD_ARGUMENT)
+    number = int(digits or "0")
+    if not 1 <= number <= highest:
+        raise CommandError(replies.BAD_ARGUMENT)
+    return number
 
 
 def _success(state: bool) -> bytes:
@@ -282,16 +301,20 @@ class CommandInterpreter:
         if not 1 <= len(arguments) <= 2:
             raise CommandError(replies.BAD_ARGUMENT)
         relay = self._relay(arguments[:-1])
-        # Leading zeros do not count; without them, a number too long to be
-        # in range is refused before it is converted.
-        text = arguments[-1]
-        digits = text.lstrip("0")
-        if not (text.isdigit() and len(digits) <= len(str(MAX_PULSE_MS))):
-            raise CommandError(replies.BAD_ARGUMENT)
-        milliseconds = int(digits or "0")
-        if not 1 <= milliseconds <= MAX_PULSE_MS:
-            raise CommandError(replies.BAD_ARGUMENT)
+        milliseconds = _number(arguments[-1], MAX_PULSE_MS)
         return ("pulse", False, self._pulse, (relay, milliseconds))
+
+    def _prepare_blink(self, arguments: tuple[str, ...]) -> Meaning:
+        # blink [RELAY] COUNT ON_MS [OFF_MS]: a relay name is not a number.
+        named = bool(arguments) and not arguments[0].isdigit()
+        numbers = arguments[1:] if named else arguments
+        if not 2 <= len(numbers) <= 3:
+            raise CommandError(replies.BAD_ARGUMENT)
+        relay = self._relay(arguments[:1] if named else ())
+        count = _number(numbers[0], MAX_BLINK_COUNT)
+        times = [_number(text, MAX_BLINK_MS) for text in numbers[1:]]
+        onMs, offMs = times[0], times[-1]
+        return ("blink", False, self._blink, (relay, count, onMs, offMs))
 
     def _prepare_status(self, arguments: tuple[str, ...]) -> Meaning:
         return ("status", False, self._status, (self._relay(arguments),))
@@ -332,6 +355,12 @@ class CommandInterpreter:
     def _pulse(self, session: ISession, relay: RelayState, milliseconds: int) -> Reply:
         pulsed = relay.pulse(milliseconds, session.peer, f"pulse {milliseconds}")
         return then(pulsed, _success)
+
+    def _blink(
+        self, session: ISession, relay: RelayState, count: int, onMs: int, offMs: int
+    ) -> Reply:
+        command = f"blink {count} {onMs} {offMs}"
+        return then(relay.blink(count, onMs, offMs, session.peer, command), _success)
 
     def _status(self, session: ISession, relay: RelayState) -> Reply:
         return then(relay.state(), _stateReply)

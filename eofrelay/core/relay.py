@@ -14,9 +14,10 @@ from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from eofrelay.core.blink import Blink, checkBlink
 from eofrelay.core.clocks import clockOrReactor
 from eofrelay.core.pulse import MAX_PULSE_MS, PulseTimer
-from eofrelay.core.results import Result, isDeferred
+from eofrelay.core.results import Result, isDeferred, then
 from eofrelay.core.sequencer import Sequencer
 from eofrelay.core.switchlog import SwitchLog
 from eofrelay.interfaces import IRelay
@@ -113,6 +114,7 @@ class RelayState:
         self.changeListeners: list[ChangeListener] = []
         self._pulse = PulseTimer(self.clock, self.endPulse)
         self._limit: Optional[PulseTimer] = None
+        self._blink: Optional[Blink] = None
         self._log = SwitchLog(self.name, self.clock, self)
         self._commandedOff = False
         self.uncertain = False
@@ -142,8 +144,11 @@ class RelayState:
         the middle of a pulse, or whose pulse was ended by a command still
         queued, or whose switch-off at the end of its pulse failed, counts
         as off, the state its pulse ends in; so does a relay on under a
-        L{maxOn} limit, which ends off.
+        L{maxOn} limit, which ends off; a blinking relay counts as the state
+        its blink ends in.
         """
+        if self._blink is not None:
+            return self._blink.before
         return self._on and not (
             self._pulse.pending
             or self._commandedOff
@@ -229,7 +234,7 @@ class RelayState:
         @raise HardwareFailure: if the driver failed (or the Deferred fails
             with it).
         """
-        if self._pulse.call is None:
+        if self._pulse.call is None and self._blink is None:
             # The common case, without what ending a pulse takes.
             return self.sequencer.runNow(self._change, on, peer, command)
         return self._submit(self._change, on, peer, command)
@@ -267,6 +272,66 @@ class RelayState:
             raise ValueError(f"a pulse lasts 1 to {MAX_PULSE_MS} milliseconds")
         return self._submit(self._change, True, peer, command, milliseconds)
 
+    def blink(
+        self,
+        count: int,
+        onMs: int,
+        offMs: Optional[int] = None,
+        peer: str = "",
+        command: str = "blink",
+    ) -> Result[bool]:
+        """
+        Switch the relay on now, then off and on again, C{count} cycles of
+        on for C{onMs} and off for C{offMs} milliseconds, timed by the
+        clock, then back to the state it had before.  Any later change of
+        the relay (L{switch}, L{toggle}, L{pulse}, L{blink}, an interlock
+        partner or a max-on limit switching it) ends the blink, leaving the
+        relay as that change sets it.  Every change is one for the
+        listeners; the log has a line at the start and one at the end, not
+        one per cycle.
+
+        @param offMs: C{onMs} by default.
+        @return: C{True} once the relay is on, or a Deferred firing with it.
+        @raise HardwareFailure: if the driver failed (or the Deferred fails
+            with it).
+        @raise ValueError: for a count or a time out of range (see
+            L{checkBlink <eofrelay.core.blink.checkBlink>}), without
+            switching anything.
+        """
+        if offMs is None:
+            offMs = onMs
+        checkBlink(count, onMs, offMs)
+        # A blink that replaces one goes back to where that one would have.
+        before = self._blink.before if self._blink is not None else None
+        return self._submit(self._startBlink, count, onMs, offMs, before, peer, command)
+
+    @property
+    def blinking(self) -> bool:
+        """
+        Whether a blink is in progress.
+        """
+        return self._blink is not None
+
+    def endBlink(self) -> Deferred[bool]:
+        """
+        End a blink in progress now, switching the relay back to the state
+        it had before, as the blink's end would.
+        """
+        blink = self._blink
+        if blink is None:
+            return succeed(self._on)
+        blink.stop()
+        return self.sequencer.run(lambda: self._blinkEnded(blink))
+
+    def cancelBlink(self) -> None:
+        """
+        Cancel a blink in progress without switching the relay (when
+        nothing may drive it any more).
+        """
+        if self._blink is not None:
+            self._blink.stop()
+            self._blink = None
+
     def state(self) -> Result[bool]:
         """
         The relay's state once every change queued before has been applied.
@@ -292,6 +357,8 @@ class RelayState:
         should the change fail, the pulse goes on and ends when it would
         have.
         """
+        if self._blink is not None:
+            self._stopBlink()
         deadline = self._stopPulse()
         if deadline is None:
             return self.sequencer.runNow(change, *args)
@@ -313,6 +380,105 @@ class RelayState:
         if self._on:
             self._pulse.resume(deadline)
         return failure
+
+    # Blinks
+
+    def _startBlink(
+        self,
+        count: int,
+        onMs: int,
+        offMs: int,
+        before: Optional[bool],
+        peer: str,
+        command: str,
+    ) -> Result[bool]:
+        """
+        Switch the relay on as a blink's start (logged, interlocks applied),
+        then time its cycles.
+
+        @param before: The state to go back to at the end; by default, the
+            state the relay is in (a pulse in progress counting as ended).
+        """
+        if before is None:
+            before = self._on and not self._commandedOff
+        blink = Blink(count, onMs, offMs, before)
+        started = self._change(True, peer, command)
+        return then(started, lambda on: self._blinkStarted(blink))
+
+    def _blinkStarted(self, blink: Blink) -> bool:
+        """
+        The relay is on: time the end of the first cycle's on.
+        """
+        self._blink = blink
+        self._log.blinkStarted(blink.count)
+        blink.call = self.clock.callLater(blink.onMs / 1000, self._blinkStep, blink)
+        return self._on
+
+    def _blinkStep(self, blink: Blink) -> None:
+        """
+        A blink's on or off time is up: switch to the next state, or end it.
+        """
+        blink.call = None
+        stepped = self.sequencer.run(lambda: self._nextBlinkState(blink))
+        stepped.addErrback(self._blinkFailed, blink)
+
+    def _nextBlinkState(self, blink: Blink) -> Result[bool]:
+        """
+        Switch a blinking relay to its next state, unless the blink ended
+        meanwhile.
+        """
+        if self._blink is not blink:
+            return self._on
+        if self._on:
+            switched = self._change(False, "blink", "blink", quiet=True)
+            delay = blink.offMs
+        elif blink.cycle < blink.count:
+            blink.cycle += 1
+            switched = self._change(True, "blink", "blink", quiet=True)
+            delay = blink.onMs
+        else:
+            return self._blinkEnded(blink)
+
+        def timeNext(on: bool) -> bool:
+            if self._blink is blink:
+                blink.call = self.clock.callLater(delay / 1000, self._blinkStep, blink)
+            return on
+
+        return then(switched, timeNext)
+
+    def _blinkEnded(self, blink: Blink) -> Result[bool]:
+        """
+        The last cycle is over: back to the state before the blink, logged.
+        """
+        if self._blink is not blink:
+            return self._on
+        self._blink = None
+        self._log.blinkEnded(blink.count, blink.before)
+        if self._on == blink.before:
+            return self._on
+        return self._change(blink.before, "blink", "blink end", quiet=True)
+
+    def _blinkFailed(self, failure: Failure, blink: Blink) -> bool:
+        """
+        A step of the blink failed (logged as a hardware failure): the
+        blink is over.
+        """
+        failure.trap(HardwareFailure)
+        if self._blink is blink:
+            self._blink = None
+            self._log.blinkFailed()
+        return self._on
+
+    def _stopBlink(self) -> None:
+        """
+        A change ends the blink in progress: log how far it got.
+        """
+        blink = self._blink
+        if blink is None:
+            return
+        blink.stop()
+        self._blink = None
+        self._log.blinkCancelled(blink.cycle, blink.count)
 
     # Pulses
 
@@ -376,11 +542,15 @@ class RelayState:
         command: str,
         pulse: Optional[int] = None,
         partnersOff: bool = False,
+        quiet: bool = False,
     ) -> Result[bool]:
         """
         Apply one change: cancel a pending pulse, switch interlock partners
         off before switching on (unless C{partnersOff} says they are), then
         drive the relay, starting C{pulse}, if any, once it is on.
+
+        @param quiet: Whether this is a step of the blink in progress, which
+            is not logged and does not end it.
         """
         if self._pulse.call is not None:
             self._stopPulse()
@@ -401,13 +571,14 @@ class RelayState:
                         command,
                         pulse,
                         True,
+                        quiet,
                     )
                 )
             if cleared is not None:
                 return cleared.addCallback(
-                    lambda _: self._change(new, peer, command, pulse, True)
+                    lambda _: self._change(new, peer, command, pulse, True, quiet)
                 )
-        return self._drive(new, peer, command, pulse)
+        return self._drive(new, peer, command, pulse, quiet)
 
     def _partnersOff(
         self, start: int, peer: str, command: str
@@ -421,6 +592,9 @@ class RelayState:
         """
         for index in range(start, len(self.partners)):
             partner = self.partners[index]
+            if partner._blink is not None:
+                # Also in its off time: its next on would switch this off.
+                partner._stopBlink()
             if not (partner._on or partner.uncertain):
                 continue
             driven = partner._drive(False, peer, command)
@@ -437,7 +611,12 @@ class RelayState:
         return self._partnersOff(start, peer, command)
 
     def _drive(
-        self, new: bool, peer: str, command: str, pulse: Optional[int] = None
+        self,
+        new: bool,
+        peer: str,
+        command: str,
+        pulse: Optional[int] = None,
+        quiet: bool = False,
     ) -> Result[bool]:
         """
         Drive the relay through its driver, then record the outcome
@@ -458,10 +637,10 @@ class RelayState:
             return driven.addCallbacks(
                 self._driven,
                 self._driveFailed,
-                (old, new, peer, command, pulse),
+                (old, new, peer, command, pulse, quiet),
                 errbackArgs=(old, new, peer, command),
             )
-        return self._driven(None, old, new, peer, command, pulse)
+        return self._driven(None, old, new, peer, command, pulse, quiet)
 
     def _driveFailed(
         self, failure: Failure, old: bool, new: bool, peer: str, command: str
@@ -479,14 +658,19 @@ class RelayState:
         peer: str,
         command: str,
         pulse: Optional[int],
+        quiet: bool = False,
     ) -> bool:
         """
-        The driver switched the relay: record and log it, end a pending
-        pulse (an interlock switched the relay off) or start C{pulse}, and
-        tell the listeners.
+        The driver switched the relay: record and log it (unless C{quiet},
+        a blink's step), end a pending pulse or blink (an interlock or a
+        max-on limit switched the relay) or start C{pulse}, and tell the
+        listeners.
         """
         self.switches += 1
-        self._log.switched(old, new, peer, command, not self.uncertain)
+        if not quiet:
+            if self._blink is not None:
+                self._stopBlink()
+            self._log.switched(old, new, peer, command, not self.uncertain)
         self.uncertain = False
         self._on = new
         # Only an interlock partner gets here with a pulse pending (a

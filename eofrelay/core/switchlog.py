@@ -154,3 +154,42 @@ class SwitchLog:
             "limit and is still on",
             relay=self.relay,
         )
+
+    def blinkStarted(self, count: int) -> None:
+        """
+        A blink of C{count} cycles started (its first switch on is logged
+        as any switch): its cycles are not logged one by one.
+        """
+        self.log.info(
+            "relay {relay}: blinking, {count} cycles", relay=self.relay, count=count
+        )
+
+    def blinkEnded(self, count: int, state: bool) -> None:
+        """
+        A blink ended after its C{count} cycles, back to C{state}.
+        """
+        self.log.info(
+            "relay {relay}: blink of {count} cycles ended (back to {state})",
+            relay=self.relay,
+            count=count,
+            state=stateName(state),
+        )
+
+    def blinkCancelled(self, cycle: int, count: int) -> None:
+        """
+        A change ended a blink in its cycle C{cycle} of C{count}.
+        """
+        self.log.info(
+            "relay {relay}: blink ended in cycle {cycle} of {count} by a change",
+            relay=self.relay,
+            cycle=cycle,
+            count=count,
+        )
+
+    def blinkFailed(self) -> None:
+        """
+        A blink ended because its relay's driver failed.
+        """
+        self.log.warn(
+            "relay {relay}: blink ended by a hardware failure", relay=self.relay
+        )

@@ -36,8 +36,8 @@ class RelayService(MultiService):
     without recording that in the state file, so that C{--power-on
     restore} brings back what was in force, and releases the GPIO pins; with
     C{onExit="keep"}, it leaves the relays as they are and the pins driving
-    them, but ends pending pulses and max-on limits (switching those relays
-    off, as their pulse or limit would have: nothing could once the service
+    them, but ends pending pulses, blinks and max-on limits (switching
+    those relays as their end would have: nothing could once the service
     is gone).  In both cases it waits until the state file is
     written.
 
@@ -157,6 +157,7 @@ class RelayService(MultiService):
         if self.onExit == "keep":
             ended = DeferredList(
                 [relay.endPulse() for relay in bank.relays if relay.pulsing]
+                + [relay.endBlink() for relay in bank.relays if relay.blinking]
                 + [relay.endLimit() for relay in bank.relays if relay.limited],
                 consumeErrors=True,
             )
@@ -176,6 +177,7 @@ class RelayService(MultiService):
         """
         for relay in self.factory.bank.relays:
             relay.cancelPulse()
+            relay.cancelBlink()
             relay.cancelLimit()
 
     def _flushStateFile(self, result: object) -> object:
