@@ -6,8 +6,9 @@ The options of C{twistd eofrelay}, parsed and checked.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from twisted.internet import endpoints
 from twisted.internet.interfaces import IStreamServerEndpoint
@@ -16,9 +17,18 @@ from twisted.python import usage
 from eofrelay.commands.access import parseNetwork
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.gpio import BACKENDS
+from eofrelay.mqtt.settings import (
+    DEFAULT_DISCOVERY_PREFIX,
+    Broker,
+    MQTTSettings,
+    checkNodeId,
+    checkTopicRoot,
+    defaultNodeId,
+    parseBrokerURL,
+)
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
-from eofrelay.wire.tokens import TokenFileError, readTokenFile
+from eofrelay.wire.tokens import TokenFileError, readableByEveryone, readTokenFile
 
 DEFAULT_PORT = 1100
 #: The listen backlog of C{--port}: a burst of one-shot clients must not
@@ -194,6 +204,48 @@ class Options(usage.Options):
             "require 'auth TOKEN' with the token in this file (keep it "
             "unreadable by other users) before other commands",
         ],
+        [
+            "mqtt",
+            None,
+            None,
+            "bridge the relays to the MQTT broker at mqtt://[USER@]HOST[:PORT] "
+            "or mqtts://[USER@]HOST[:PORT] (TLS), with Home Assistant "
+            "discovery (needs eofrelay[mqtt])",
+        ],
+        [
+            "mqtt-password-file",
+            None,
+            None,
+            "the broker's password for the URL's USER, in this file (keep it "
+            "unreadable by other users)",
+        ],
+        [
+            "mqtt-ca",
+            None,
+            None,
+            "verify an mqtts:// broker's certificate against the CA "
+            "certificates in this PEM file [default: the system's CAs]",
+        ],
+        [
+            "mqtt-node-id",
+            None,
+            None,
+            "this node's id in MQTT topics and Home Assistant's unique ids "
+            "[default: the host name, lower-cased, with each character "
+            "outside a-z0-9_- replaced by _]",
+        ],
+        [
+            "mqtt-topic",
+            None,
+            None,
+            "the root of this node's MQTT topics [default: eofrelay/NODE]",
+        ],
+        [
+            "mqtt-discovery-prefix",
+            None,
+            "homeassistant",
+            "the root of Home Assistant's discovery topics; '' for no discovery",
+        ],
     ]
     optFlags = [
         [
@@ -281,6 +333,7 @@ class Options(usage.Options):
         self._checkRelays()
         self._checkPolicies()
         self._buildEndpoints()
+        self._checkMQTT()
 
     def _checkRelays(self) -> None:
         """
@@ -344,6 +397,122 @@ class Options(usage.Options):
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
         ]
+
+    def _checkMQTT(self) -> None:
+        """
+        Check C{--mqtt} and its companion options, and read the password.
+        """
+        self["mqtt-settings"] = None
+        companions = [
+            f"--{option}"
+            for option in (
+                "mqtt-password-file",
+                "mqtt-ca",
+                "mqtt-node-id",
+                "mqtt-topic",
+            )
+            if self[option] is not None
+        ]
+        if not self["mqtt"]:
+            if companions:
+                raise usage.UsageError(f"{', '.join(companions)} needs --mqtt URL")
+            return
+        try:
+            import paho.mqtt  # noqa: F401
+        except ImportError:
+            raise usage.UsageError(
+                f"--mqtt needs paho-mqtt: {installHint('mqtt')}"
+            ) from None
+        self["mqtt-settings"] = mqttSettings(
+            self["mqtt"],
+            self["mqtt-password-file"],
+            self["mqtt-ca"],
+            self["mqtt-node-id"],
+            self["mqtt-topic"],
+            self["mqtt-discovery-prefix"],
+        )
+
+
+def mqttSettings(
+    url: str,
+    passwordFile: Optional[str] = None,
+    caFile: Optional[str] = None,
+    node: Optional[str] = None,
+    base: Optional[str] = None,
+    discoveryPrefix: str = DEFAULT_DISCOVERY_PREFIX,
+) -> MQTTSettings:
+    """
+    The L{MQTTSettings} of C{--mqtt} and its companion options.
+
+    @raise usage.UsageError: for a bad URL, node id or topic; a password
+        file that cannot be read, is empty, is readable by every user, or
+        comes without a user name in the URL; a CA file that cannot be
+        used, or comes without C{mqtts://}.
+    """
+    try:
+        broker = parseBrokerURL(url)
+    except ValueError as error:
+        raise usage.UsageError(f"--mqtt {url!r}: {error}") from None
+    if node is None:
+        node = defaultNodeId()
+    else:
+        try:
+            checkNodeId(node)
+        except ValueError as error:
+            raise usage.UsageError(f"--mqtt-node-id {node!r}: {error}") from None
+    if base is None:
+        base = f"eofrelay/{node}"
+    for option, topic in (
+        ("mqtt-topic", base),
+        ("mqtt-discovery-prefix", discoveryPrefix or "x"),
+    ):
+        try:
+            checkTopicRoot(topic)
+        except ValueError as error:
+            raise usage.UsageError(f"--{option} {topic!r}: {error}") from None
+    password = None
+    if passwordFile is not None:
+        password = _readPassword(passwordFile, broker)
+    if caFile is not None:
+        if not broker.tls:
+            raise usage.UsageError("--mqtt-ca is for an mqtts:// broker")
+        try:
+            ssl.create_default_context(cafile=caFile)
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "strerror", None) or "no CA certificate in it"
+            raise usage.UsageError(f"--mqtt-ca {caFile}: {reason}") from None
+    return MQTTSettings(broker, node, base, discoveryPrefix or None, password, caFile)
+
+
+def _readPassword(path: str, broker: Broker) -> str:
+    """
+    The password in C{path}: its first line, without its line end.
+
+    @raise usage.UsageError: if it cannot be used.
+    """
+    if broker.username is None:
+        raise usage.UsageError(
+            "--mqtt-password-file needs a user name in the URL: mqtt://USER@HOST[:PORT]"
+        )
+    if readableByEveryone(path):
+        raise usage.UsageError(
+            f"--mqtt-password-file {path} is readable by every user, who can "
+            f"then log in to the broker as {broker.username}; run: chmod o-rwx {path}"
+        )
+    try:
+        with open(path, encoding="utf-8") as file:
+            password = file.readline().rstrip("\r\n")
+    except OSError as error:
+        raise usage.UsageError(
+            f"--mqtt-password-file {path}: cannot read it: {error.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise usage.UsageError(
+            f"--mqtt-password-file {path}: the password is not UTF-8 text"
+        ) from None
+    if not password:
+        raise usage.UsageError(f"--mqtt-password-file {path}: the file is empty")
+    return password
 
 
 def serverEndpoint(option: str, description: str) -> IStreamServerEndpoint:
