@@ -293,9 +293,7 @@ def client(
 
     def subscribed(accepted: IMQTTConnection) -> object:
         if subscribe:
-            return connection.subscribe(list(subscribe)).addCallback(
-                lambda _: accepted
-            )
+            return connection.subscribe(list(subscribe)).addCallback(lambda _: accepted)
         return accepted
 
     connection.accepted.addCallback(subscribed)
