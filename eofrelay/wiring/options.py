@@ -477,10 +477,17 @@ def mqttSettings(
         if not broker.tls:
             raise usage.UsageError("--mqtt-ca is for an mqtts:// broker")
         try:
-            ssl.create_default_context(cafile=caFile)
-        except (OSError, ssl.SSLError) as error:
-            reason = getattr(error, "strerror", None) or "no CA certificate in it"
-            raise usage.UsageError(f"--mqtt-ca {caFile}: {reason}") from None
+            certificates = ssl.create_default_context(cafile=caFile).get_ca_certs()
+        except ssl.SSLError:
+            raise usage.UsageError(
+                f"--mqtt-ca {caFile}: no CA certificate in it"
+            ) from None
+        except OSError as error:
+            raise usage.UsageError(
+                f"--mqtt-ca {caFile}: cannot read it: {error.strerror}"
+            ) from None
+        if not certificates:
+            raise usage.UsageError(f"--mqtt-ca {caFile}: no CA certificate in it")
     return MQTTSettings(broker, node, base, discoveryPrefix or None, password, caFile)
 
 
