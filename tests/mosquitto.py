@@ -20,6 +20,7 @@ from typing import Optional
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
 from twisted.python import threadable
 from twisted.python.failure import Failure
@@ -127,7 +128,7 @@ class Mosquitto:
             + extra
         )
         self._process: Optional[_BrokerProcess] = None
-        self._transport: Optional[object] = None
+        self._transport: Optional[IProcessTransport] = None
         test.addCleanup(self.stop)
 
     def start(self) -> Deferred[None]:
@@ -159,12 +160,13 @@ class Mosquitto:
         if process is None or process.ended.called:
             return succeed(None)
         transport = self._transport
-        transport.signalProcess(name)  # type: ignore[attr-defined]
+        assert transport is not None
+        transport.signalProcess(name)
         ended: Deferred[None] = Deferred()
         process.ended.chainDeferred(ended)
 
         def stuck(failure: Failure) -> Deferred[None]:
-            transport.signalProcess("KILL")  # type: ignore[attr-defined]
+            transport.signalProcess("KILL")
 
             def report(ignored: object) -> None:
                 raise AssertionError(

@@ -6,11 +6,13 @@ connection, timed by a L{Clock}.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import pairwise
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
-from twisted.logger import LogEvent, formatEvent, globalLogPublisher
+from twisted.logger import ILogObserver, LogEvent, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -95,7 +97,7 @@ class FakeConnection:
             if not published.called:
                 published.callback(None)
 
-    def subscribe(self, topics: list[str]) -> Deferred[None]:
+    def subscribe(self, topics: Sequence[str]) -> Deferred[None]:
         self.subscribed.extend(topics)
         return succeed(None)
 
@@ -113,6 +115,19 @@ class FakeConnection:
         What was published: C{(topic, payload)}, in order.
         """
         return [(topic, payload) for topic, payload, _, _ in self.published]
+
+
+@implementer(ILogObserver)
+class Recording:
+    """
+    A log observer that keeps the events in a list.
+    """
+
+    def __init__(self, events: list[LogEvent]) -> None:
+        self.events = events
+
+    def __call__(self, event: LogEvent) -> None:
+        self.events.append(event)
 
 
 class Bridged:
@@ -136,8 +151,9 @@ class Bridged:
             self.factory.commands, self.topics, self.newConnection, "9.9", self.clock
         )
         self.events: list[LogEvent] = []
-        globalLogPublisher.addObserver(self.events.append)
-        test.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        observer = Recording(self.events)
+        globalLogPublisher.addObserver(observer)
+        test.addCleanup(globalLogPublisher.removeObserver, observer)
 
     def newConnection(self, receiver: IMQTTReceiver) -> FakeConnection:
         connection = FakeConnection(receiver)
@@ -445,14 +461,13 @@ class CommandTests(SynchronousTestCase):
         driver = MemoryRelay("pump", asynchronous=True)
         bank = RelayBank([driver], clock=clock)
         connections: list[FakeConnection] = []
+
+        def newConnection(receiver: IMQTTReceiver) -> FakeConnection:
+            connections.append(FakeConnection(receiver))
+            return connections[-1]
+
         bridge = MQTTBridge(
-            CommandInterpreter(bank),
-            Topics("b", "n"),
-            lambda receiver: (
-                connections.append(FakeConnection(receiver)) or connections[-1]
-            ),
-            "1",
-            clock,
+            CommandInterpreter(bank), Topics("b", "n"), newConnection, "1", clock
         )
         bridge.startService()
         connections[0].accept()
@@ -582,7 +597,7 @@ class ReconnectTests(SynchronousTestCase):
                 bridged.clock.getDelayedCalls()[0].getTime() - bridged.clock.seconds()
             )
         self.assertEqual(
-            [later - earlier for earlier, later in zip(times, times[1:])],
+            [later - earlier for earlier, later in pairwise(times)],
             [1, 2, 4, 8, 16, 32, 60, 60],
         )
         protocol, transport = connect(bridged.factory)

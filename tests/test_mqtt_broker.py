@@ -10,13 +10,13 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.internet.error import ProcessTerminated
-from twisted.logger import LogEvent, formatEvent, globalLogPublisher
+from twisted.logger import ILogObserver, LogEvent, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
@@ -38,8 +38,9 @@ class LogWatcher:
     def __init__(self, test: TestCase) -> None:
         self.lines: list[str] = []
         self._waiting: list[tuple[str, Deferred[None]]] = []
-        globalLogPublisher.addObserver(self._observe)
-        test.addCleanup(globalLogPublisher.removeObserver, self._observe)
+        observer = cast(ILogObserver, self._observe)
+        globalLogPublisher.addObserver(observer)
+        test.addCleanup(globalLogPublisher.removeObserver, observer)
 
     def _observe(self, event: LogEvent) -> None:
         line = formatEvent(event)
@@ -84,11 +85,10 @@ class BridgeTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
     def setUp(self):
         self.broker = Mosquitto(self)
-        yield self.broker.start()
         self.log = LogWatcher(self)
+        return self.broker.start()
 
     def makeService(self, *extra: str) -> RelayService:
         options = Options()
@@ -122,7 +122,9 @@ class BridgeTests(TestCase):
             for child in self.service
             if isinstance(child, StreamServerEndpointService)
         )
-        port = listener._waitingForPort.result.getHost().port  # type: ignore[attr-defined]
+        # The port listened on, as tests/test_docs.py finds it.
+        listening = listener._waitingForPort.result  # type: ignore[union-attr]
+        port = listening.getHost().port
         self.tcp: RelayClient = yield connect(reactor, f"tcp:127.0.0.1:{port}")
         self.addCleanup(self.tcp.disconnect)
         yield self.seen.waitForPayload(f"{BASE}/availability", b"online")

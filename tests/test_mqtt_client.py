@@ -27,10 +27,9 @@ class ClientTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
     def setUp(self):
         self.broker = Mosquitto(self)
-        yield self.broker.start()
+        return self.broker.start()
 
     @inlineCallbacks
     def test_publishAndSubscribe(self):
@@ -206,7 +205,6 @@ class TLSTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
     def setUp(self):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
@@ -214,8 +212,8 @@ class TLSTests(TestCase):
         self.broker = Mosquitto(
             self, extra=f"certfile {cert}\nkeyfile {key}\n", tls=True
         )
-        yield self.broker.start()
         self.url = f"mqtts://localhost:{self.broker.port}"
+        return self.broker.start()
 
     @inlineCallbacks
     def test_trusted(self):

@@ -121,7 +121,7 @@ class OptionsTests(SynchronousTestCase):
         with open(path, "w") as file:
             file.write(content)
         os.chmod(path, mode)
-        return path
+        return str(path)
 
     def test_none(self) -> None:
         """
