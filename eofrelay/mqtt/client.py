@@ -139,6 +139,7 @@ class PahoConnection:
         self._socketOpen = False
         self._ending = False
         self._failure: Optional[str] = None
+        self._wasAccepted = False
         client.on_socket_open = self._fromAnyThread(self._socketOpened)
         client.on_socket_register_write = self._fromAnyThread(self._wantWrite)
         client.on_socket_unregister_write = self._noMoreWrite
@@ -243,6 +244,7 @@ class PahoConnection:
             self._fail(f"refused by the broker: {_words(reason)}")
             self._shutdown()
         elif not self.accepted.called:
+            self._wasAccepted = True
             self.accepted.callback(self)
 
     # Using it
@@ -350,7 +352,7 @@ class PahoConnection:
         for deferred in waiting:
             if not deferred.called:
                 deferred.errback(ConnectionLost(words))
-        if not self.accepted.called:
+        if not self._wasAccepted:
             self._fail(self._failure or words)
         elif not self._ending:
             self._ending = True
