@@ -79,7 +79,7 @@ class ClientTests(TestCase):
         yield second.accepted
         yield second.disconnect()
         yield watcher.publish("test/marker", b"", False)
-        self.assertEqual(received.payloads("test/b/will"), [], received.messages)
+        self.assertEqual(received.payloads("test/b/will"), [], self.broker.output)
 
     @inlineCallbacks
     def test_brokerGone(self):

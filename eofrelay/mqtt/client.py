@@ -127,7 +127,7 @@ class PahoConnection:
         self.broker = broker
         self._receiver = receiver
         self._descriptor: Optional[_SocketDescriptor] = None
-        self._reading = self._writing = False
+        self._reading = self._writing = self._wantsWrite = False
         self._misc = LoopingCall(self._loopMisc)
         self._misc.clock = reactor
         self.accepted: Deferred[IMQTTConnection] = Deferred()
@@ -142,8 +142,8 @@ class PahoConnection:
         self._wasAccepted = False
         client.on_socket_open = self._fromAnyThread(self._socketOpened)
         client.on_socket_register_write = self._fromAnyThread(self._wantWrite)
-        client.on_socket_unregister_write = self._noMoreWrite
-        client.on_socket_close = self._socketClosed
+        client.on_socket_unregister_write = self._fromAnyThread(self._noMoreWrite)
+        client.on_socket_close = self._fromAnyThread(self._socketClosed)
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._message
@@ -190,12 +190,17 @@ class PahoConnection:
         The thread connected and sent C{CONNECT}: the reactor takes over.
         """
         self._connecting = False
+        if not self._socketOpen:
+            self._fail("the connection was closed")
+            self._closeDone()
+            return
+        # Only now does the reactor watch the socket: nothing of the
+        # connection (its CONNACK) is handled while the thread may still
+        # be using the client.
+        self._watch()
         if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._fail(mqtt.error_string(result))
             self._shutdown()
-        elif not self._socketOpen:
-            self._fail("the connection was closed")
-            self._closeDone()
         elif self._ending:
             self._fail("given up")
             self._shutdown()
@@ -370,18 +375,33 @@ class PahoConnection:
         except (OSError, AttributeError):
             pass
         self._descriptor = _SocketDescriptor(self, sock)
-        self._reactor.addReader(self._descriptor)
-        self._reading = True
+        if not self._connecting:
+            self._watch()
 
     def _wantWrite(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        if self._descriptor is not None and not self._writing:
-            self._reactor.addWriter(self._descriptor)
-            self._writing = True
+        self._wantsWrite = True
+        if not self._connecting:
+            self._watch()
 
     def _noMoreWrite(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._wantsWrite = False
         if self._descriptor is not None and self._writing:
             self._reactor.removeWriter(self._descriptor)
             self._writing = False
+
+    def _watch(self) -> None:
+        """
+        Have the reactor watch the socket: for reading, and for writing
+        while paho has something to write.
+        """
+        if self._descriptor is None:
+            return
+        if not self._reading:
+            self._reactor.addReader(self._descriptor)
+            self._reading = True
+        if self._wantsWrite and not self._writing:
+            self._reactor.addWriter(self._descriptor)
+            self._writing = True
 
     def _socketClosed(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._socketOpen = False
@@ -426,7 +446,7 @@ class PahoConnection:
         The reactor gave up on the socket (it raised): make sure paho
         notices at its next read.
         """
-        self._reading = self._writing = False
+        self._reading = self._writing = self._wantsWrite = False
         self._shutdown()
 
 
