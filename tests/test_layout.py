@@ -195,3 +195,29 @@ class LayoutTests(SynchronousTestCase):
             graph[moduleName(path)] = found
         self.graph = graph
         self.test_noCycles()
+
+
+class MQTTLayoutTests(SynchronousTestCase):
+    """
+    The MQTT front end's use of paho-mqtt.
+    """
+
+    def test_pahoOnlyInClient(self) -> None:
+        """
+        Only C{eofrelay/mqtt/client.py} imports paho-mqtt, so that the
+        bridge is tested without it and the options load without it.
+        """
+        users = sorted(
+            str(path.relative_to(PACKAGE))
+            for path in PACKAGE.rglob("*.py")
+            if any(f"{word} paho" in path.read_text() for word in ("import", "from"))
+        )
+        self.assertEqual(users, ["mqtt/client.py", "wiring/options.py"])
+
+    def test_noLoopStart(self) -> None:
+        """
+        paho's own network thread is never started: the reactor drives it.
+        """
+        source = (PACKAGE / "mqtt" / "client.py").read_text()
+        for call in ("loop_start(", "loop_forever(", ".loop("):
+            self.assertNotIn(call, source)

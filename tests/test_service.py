@@ -238,3 +238,49 @@ class ExitPolicyTests(TestCase):
         """
         factory = RelayFactory(RelayBank([PinRelay("a", MemoryPins(), 5)]))
         self.assertRaises(ValueError, RelayService, factory, [], None, "on")
+
+
+class StateReporterTests(TestCase):
+    """
+    Tests for L{RelayService.addStateReporter}.
+    """
+
+    def test_stoppedAfterExitPolicy(self) -> None:
+        """
+        A state reporter is a child, started with the service, and stopped
+        only once the exit policy has driven the relays (so that it can
+        still report it), before the pins are released; the other children
+        are stopped first.
+        """
+        from twisted.application.service import Service
+        from twisted.internet.defer import Deferred
+
+        pins = MemoryPins()
+        factory = RelayFactory(RelayBank([PinRelay("a", pins, 5)], clock=Clock()))
+        service = RelayService(factory, [], pins)
+        order: list[str] = []
+        stopping: Deferred[None] = Deferred()
+
+        class Recording(Service):
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def stopService(self) -> object:
+                super().stopService()
+                order.append(f"{self.name} stopped, a {pins.levels[5]}")
+                return stopping if self.name == "reporter" else None
+
+        reporter = Recording("reporter")
+        service.addStateReporter(reporter)
+        Recording("other").setServiceParent(service)
+        self.assertIn(reporter, list(service))
+        service.startService()
+        self.assertTrue(reporter.running)
+        factory.bank.relay("a").switch(True)
+        stopped = service.stopService()
+        self.assertEqual(order, ["other stopped, a True", "reporter stopped, a False"])
+        self.assertNoResult(stopped)
+        self.assertFalse(pins.released)
+        stopping.callback(None)
+        self.successResultOf(stopped)
+        self.assertTrue(pins.released)

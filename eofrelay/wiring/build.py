@@ -7,7 +7,7 @@ adapter, relays, relay bank, front ends and what happens at stop.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from twisted.logger import Logger
 
@@ -20,6 +20,10 @@ from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
 from eofrelay.wiring.options import Options, RelaySpec
 from eofrelay.wiring.service import RelayService
+
+if TYPE_CHECKING:
+    from eofrelay.mqtt.bridge import MQTTBridge
+    from eofrelay.mqtt.settings import MQTTSettings
 
 _log = Logger(namespace="eofrelay.tap")
 
@@ -146,4 +150,23 @@ def makeService(options: Options) -> RelayService:
         from eofrelay.metrics import metricsService
 
         metricsService(factory, options["metrics-endpoint"]).setServiceParent(service)
+    if options["mqtt-settings"] is not None:
+        service.addStateReporter(mqttBridge(factory, options["mqtt-settings"]))
     return service
+
+
+def mqttBridge(factory: RelayFactory, settings: MQTTSettings) -> MQTTBridge:
+    """
+    The MQTT bridge of C{--mqtt}, sharing the TCP front end's command
+    interpreter.
+    """
+    from twisted.internet import reactor
+
+    from eofrelay import __version__
+    from eofrelay.mqtt.bridge import MQTTBridge
+    from eofrelay.mqtt.client import PahoConnector
+    from eofrelay.mqtt.topics import OFFLINE, Topics
+
+    topics = Topics(settings.base, settings.node, settings.discoveryPrefix)
+    connect = PahoConnector(reactor, settings, topics.availability, OFFLINE)
+    return MQTTBridge(factory.commands, topics, connect, __version__)

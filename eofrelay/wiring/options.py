@@ -6,6 +6,7 @@ The options of C{twistd eofrelay}, parsed and checked.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Optional
 
@@ -16,6 +17,15 @@ from eofrelay.core.bank import MAX_INTERLOCK_DELAY
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.core.relay import MAX_ON_RANGE
 from eofrelay.gpio import BACKENDS
+from eofrelay.mqtt.settings import (
+    DEFAULT_DISCOVERY_PREFIX,
+    Broker,
+    MQTTSettings,
+    checkNodeId,
+    checkTopicRoot,
+    defaultNodeId,
+    parseBrokerURL,
+)
 from eofrelay.wire.extras import installHint
 from eofrelay.wire.names import checkRelayName
 from eofrelay.wire.secretfiles import SecretFileTooOpen, checkSecretFile
@@ -212,6 +222,48 @@ class Options(config.OptionsWithConfigFile):
             "require 'auth TOKEN' with the token in this file before other "
             "commands; refused if other users may read it (chmod o-rwx)",
         ],
+        [
+            "mqtt",
+            None,
+            None,
+            "bridge the relays to the MQTT broker at mqtt://[USER@]HOST[:PORT] "
+            "or mqtts://[USER@]HOST[:PORT] (TLS), with Home Assistant "
+            "discovery (needs eofrelay[mqtt])",
+        ],
+        [
+            "mqtt-password-file",
+            None,
+            None,
+            "the broker's password for the URL's USER, in this file (keep it "
+            "unreadable by other users)",
+        ],
+        [
+            "mqtt-ca",
+            None,
+            None,
+            "verify an mqtts:// broker's certificate against the CA "
+            "certificates in this PEM file [default: the system's CAs]",
+        ],
+        [
+            "mqtt-node-id",
+            None,
+            None,
+            "this node's id in MQTT topics and Home Assistant's unique ids "
+            "[default: the host name, lower-cased, with each character "
+            "outside a-z0-9_- replaced by _]",
+        ],
+        [
+            "mqtt-topic",
+            None,
+            None,
+            "the root of this node's MQTT topics [default: eofrelay/NODE]",
+        ],
+        [
+            "mqtt-discovery-prefix",
+            None,
+            "homeassistant",
+            "the root of Home Assistant's discovery topics; '' for no discovery",
+        ],
     ]
     optFlags = [
         [
@@ -242,6 +294,12 @@ class Options(config.OptionsWithConfigFile):
         "allow": config.strings,
         "metrics": config.string,
         "close-after-reply": config.flag,
+        "mqtt": config.string,
+        "mqtt-password-file": config.string,
+        "mqtt-ca": config.string,
+        "mqtt-node-id": config.string,
+        "mqtt-topic": config.string,
+        "mqtt-discovery-prefix": config.string,
     }
     #: C{--port} or C{--listen} on the command line says where to listen:
     #: the file's C{port} and C{listen} are both left out.
@@ -391,6 +449,7 @@ class Options(config.OptionsWithConfigFile):
         self._checkRelays()
         self._checkPolicies()
         self._buildEndpoints()
+        self._checkMQTT()
 
     def _checkRelays(self) -> None:
         """
@@ -460,3 +519,125 @@ class Options(config.OptionsWithConfigFile):
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
         ]
+
+    def _checkMQTT(self) -> None:
+        """
+        Check C{--mqtt} and its companion options, and read the password.
+        """
+        self["mqtt-settings"] = None
+        companions = [
+            f"--{option}"
+            for option in (
+                "mqtt-password-file",
+                "mqtt-ca",
+                "mqtt-node-id",
+                "mqtt-topic",
+            )
+            if self[option] is not None
+        ]
+        if not self["mqtt"]:
+            if companions:
+                raise usage.UsageError(f"{', '.join(companions)} needs --mqtt URL")
+            return
+        try:
+            import paho.mqtt  # noqa: F401
+        except ImportError:
+            raise usage.UsageError(
+                f"--mqtt needs paho-mqtt: {installHint('mqtt')}"
+            ) from None
+        self["mqtt-settings"] = mqttSettings(
+            self["mqtt"],
+            self["mqtt-password-file"],
+            self["mqtt-ca"],
+            self["mqtt-node-id"],
+            self["mqtt-topic"],
+            self["mqtt-discovery-prefix"],
+        )
+
+
+def mqttSettings(
+    url: str,
+    passwordFile: Optional[str] = None,
+    caFile: Optional[str] = None,
+    node: Optional[str] = None,
+    base: Optional[str] = None,
+    discoveryPrefix: str = DEFAULT_DISCOVERY_PREFIX,
+) -> MQTTSettings:
+    """
+    The L{MQTTSettings} of C{--mqtt} and its companion options.
+
+    @raise usage.UsageError: for a bad URL, node id or topic; a password
+        file that cannot be read, is empty, is readable by every user, or
+        comes without a user name in the URL; a CA file that cannot be
+        used, or comes without C{mqtts://}.
+    """
+    try:
+        broker = parseBrokerURL(url)
+    except ValueError as error:
+        raise usage.UsageError(f"--mqtt {url!r}: {error}") from None
+    if node is None:
+        node = defaultNodeId()
+    else:
+        try:
+            checkNodeId(node)
+        except ValueError as error:
+            raise usage.UsageError(f"--mqtt-node-id {node!r}: {error}") from None
+    if base is None:
+        base = f"eofrelay/{node}"
+    for option, topic in (
+        ("mqtt-topic", base),
+        ("mqtt-discovery-prefix", discoveryPrefix or "x"),
+    ):
+        try:
+            checkTopicRoot(topic)
+        except ValueError as error:
+            raise usage.UsageError(f"--{option} {topic!r}: {error}") from None
+    password = None
+    if passwordFile is not None:
+        password = _readPassword(passwordFile, broker)
+    if caFile is not None:
+        if not broker.tls:
+            raise usage.UsageError("--mqtt-ca is for an mqtts:// broker")
+        try:
+            certificates = ssl.create_default_context(cafile=caFile).get_ca_certs()
+        except ssl.SSLError:
+            raise usage.UsageError(
+                f"--mqtt-ca {caFile}: no CA certificate in it"
+            ) from None
+        except OSError as error:
+            raise usage.UsageError(
+                f"--mqtt-ca {caFile}: cannot read it: {error.strerror}"
+            ) from None
+        if not certificates:
+            raise usage.UsageError(f"--mqtt-ca {caFile}: no CA certificate in it")
+    return MQTTSettings(broker, node, base, discoveryPrefix or None, password, caFile)
+
+
+def _readPassword(path: str, broker: Broker) -> str:
+    """
+    The password in C{path}: its first line, without its line end.
+
+    @raise usage.UsageError: if it cannot be used.
+    """
+    if broker.username is None:
+        raise usage.UsageError(
+            "--mqtt-password-file needs a user name in the URL: mqtt://USER@HOST[:PORT]"
+        )
+    try:
+        checkSecretFile(path)
+    except SecretFileTooOpen as error:
+        raise usage.UsageError(f"--mqtt-password-file: {error}") from None
+    try:
+        with open(path, encoding="utf-8") as file:
+            password = file.readline().rstrip("\r\n")
+    except OSError as error:
+        raise usage.UsageError(
+            f"--mqtt-password-file {path}: cannot read it: {error.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise usage.UsageError(
+            f"--mqtt-password-file {path}: the password is not UTF-8 text"
+        ) from None
+    if not password:
+        raise usage.UsageError(f"--mqtt-password-file {path}: the file is empty")
+    return password

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Optional, cast
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.application.service import IService, MultiService, Service
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import globalLogPublisher
 
@@ -48,6 +48,10 @@ class RelayService(MultiService):
     also ends twistd with status 1 and no traceback.  That holds for the
     service's other children (the C{--metrics} listener) too.
 
+    Children added with L{addStateReporter} (the MQTT bridge) are stopped
+    only after that, so that what they report includes the states driven
+    at stop.
+
     @ivar factory: The factory served.
     @ivar pins: The GPIO backend whose pins are released at stop, if any.
     @ivar onExit: C{"off"} or C{"keep"}.
@@ -81,6 +85,7 @@ class RelayService(MultiService):
         self._dropped = DroppedConnections(factory.refusedCounts)
         self.pins = pins
         self.onExit = onExit
+        self._reporters: list[IService] = []
         for endpoint in endpoints:
             listener = StreamServerEndpointService(endpoint, factory)
             # Fail at start-up, not later in the log, if the port is taken.
@@ -124,21 +129,43 @@ class RelayService(MultiService):
         if self._hangUp is not None:
             self._hangUp.install()
 
+    def addStateReporter(self, reporter: IService) -> None:
+        """
+        Add C{reporter} as a child that tells others the relays' states (the
+        MQTT bridge): it is stopped after the exit policy has driven the
+        relays, so that it can still report those states.
+        """
+        self._reporters.append(reporter)
+        reporter.setServiceParent(self)
+
     def stopService(self) -> Deferred[object]:
         """
         Stop listening, close the connections, apply the exit policy, wait
-        for the state file, release the pins.
+        for the state file, stop the state reporters, release the pins.
         """
         globalLogPublisher.removeObserver(self._dropped)
-        # MultiService's returns the DeferredList of its children.
-        stopped = cast("Deferred[object]", super().stopService())
+        Service.stopService(self)
+        stopped = self._stopChildren(
+            [child for child in self if child not in self._reporters]
+        )
         stopped.addCallback(lambda _: self.factory.disconnectAll())
         stopped.addCallback(lambda _: self._applyExitPolicy())
         stopped.addBoth(self._flushStateFile)
+        stopped.addBoth(lambda _: self._stopChildren(self._reporters))
         stopped.addBoth(self._release)
         # Only now: a second SIGHUP during the stop must not kill it.
         stopped.addBoth(self._restoreHangUp)
         return stopped
+
+    @staticmethod
+    def _stopChildren(children: Iterable[IService]) -> Deferred[object]:
+        """
+        Stop C{children}, the last added first, as L{MultiService} does.
+        """
+        stopping = [
+            maybeDeferred(child.stopService) for child in reversed(list(children))
+        ]
+        return cast("Deferred[object]", DeferredList(stopping))
 
     def _restoreHangUp(self, result: object) -> object:
         """
