@@ -97,6 +97,34 @@ class ListenFailureTests(TestCase):
                 str(raised.exception),
             )
 
+    def test_pinsUntouched(self) -> None:
+        """
+        A service that cannot listen drives no pin: the pins are set up
+        only once every endpoint listens.
+        """
+        pins = MemoryPins()
+        relay = PinRelay("a", pins, 5, on=True, setUp=False)
+        factory = RelayFactory(RelayBank([relay]))
+        busy = TCP4ServerEndpoint(reactor, self.occupied(), interface="127.0.0.1")
+        service = RelayService(factory, [busy], pins, setUpPins=relay.setUpPin)
+        with capturedLogs():
+            self.assertRaises(ListenFailed, service.privilegedStartService)
+        self.assertEqual(pins.history, [])
+
+    def test_pinsAfterListening(self) -> None:
+        """
+        Once every endpoint listens, the pins are set up, once.
+        """
+        pins = MemoryPins()
+        relay = PinRelay("a", pins, 5, on=True, setUp=False)
+        factory = RelayFactory(RelayBank([relay]))
+        free = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        service = RelayService(factory, [free], pins, setUpPins=relay.setUpPin)
+        service.privilegedStartService()
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertEqual(pins.history, [(5, True)])
+
 
 class ExitPolicyTests(TestCase):
     """

@@ -7,6 +7,7 @@ service built from them.
 from __future__ import annotations
 
 from twisted.internet.endpoints import TCP4ServerEndpoint, UNIXServerEndpoint
+from twisted.logger import LogLevel, capturedLogs
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -236,6 +237,9 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(len(list(service)), 2)
         pins = service.pins
         assert isinstance(pins, MemoryPins)
+        # No pin is driven before every port listens.
+        self.assertEqual(pins.activeLow, {})
+        service._pinsUp()
         self.assertEqual(pins.activeLow, {5: False, 6: True})
         self.assertEqual(pins.levels, {5: False, 6: False})
 
@@ -271,10 +275,11 @@ class MakeServiceTests(SynchronousTestCase):
 
         pins.setup = setup  # type: ignore[method-assign]
         self.patch(eofrelay.wiring.build, "openPins", lambda backend, chip=None: pins)
-        error = self.assertRaises(
-            SystemExit, makeService, parse("--relay", "a:5", "--relay", "b:6")
-        )
-        self.assertEqual(error.code, "eofrelay: GPIO 6 is busy")
+        service = makeService(parse("--relay", "a:5", "--relay", "b:6"))
+        with capturedLogs() as events:
+            error = self.assertRaises(SystemExit, service._pinsUp)
+        self.assertEqual((error.code, str(error)), (1, "eofrelay: GPIO 6 is busy"))
+        self.assertEqual(events[0]["log_level"], LogLevel.critical)
         self.assertTrue(pins.released)
 
 
@@ -358,11 +363,14 @@ class PowerOnTests(SynchronousTestCase):
     """
 
     def build(self, *arguments: str) -> RelayService:
-        return makeService(
+        service = makeService(
             parse(
                 "--gpio", "memory", "--listen", "tcp:0:interface=127.0.0.1", *arguments
             )
         )
+        # What starting the service does once it listens.
+        service._pinsUp()
+        return service
 
     def test_powerOnOn(self) -> None:
         """

@@ -27,16 +27,27 @@ class PinRelay:
         pin: int,
         activeLow: bool = False,
         on: bool = False,
+        setUp: bool = True,
     ) -> None:
         """
         Set the pin up as an output that already drives C{on}.
+
+        @param setUp: Whether to set the pin up now; if not, L{setUpPin}
+            does, and nothing drives it before.
         """
         self.name = name
         self.pin = pin
         self.activeLow = activeLow
         self._pins = pins
         self._on = on
-        pins.setup(pin, activeLow, on)
+        if setUp:
+            self.setUpPin()
+
+    def setUpPin(self) -> None:
+        """
+        Set the pin up as an output that already drives the relay's state.
+        """
+        self._pins.setup(self.pin, self.activeLow, self._on)
 
     def switch(self, on: bool) -> None:
         """

@@ -29,19 +29,37 @@ _log = Logger(namespace="eofrelay.tap")
 
 
 def buildRelays(
-    pins: IPins, specs: list[RelaySpec], initial: Mapping[str, bool]
+    pins: IPins,
+    specs: list[RelaySpec],
+    initial: Mapping[str, bool],
+    setUp: bool = True,
 ) -> list[PinRelay]:
     """
-    Set up one L{PinRelay} per spec, each already in its initial state.
+    One L{PinRelay} per spec, each in its initial state, its pin set up now
+    (L{setUpPins}) unless C{setUp} is false.
+
+    @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
+        before are released.
+    """
+    relays = [
+        PinRelay(spec.name, pins, spec.pin, spec.activeLow, initial[spec.name], False)
+        for spec in specs
+    ]
+    if setUp:
+        setUpPins(pins, relays)
+    return relays
+
+
+def setUpPins(pins: IPins, relays: list[PinRelay]) -> None:
+    """
+    Set up the pin of each relay as an output already driving its state.
 
     @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
         before are released.
     """
     try:
-        return [
-            PinRelay(spec.name, pins, spec.pin, spec.activeLow, initial[spec.name])
-            for spec in specs
-        ]
+        for relay in relays:
+            relay.setUpPin()
     except BaseException:
         pins.release()
         raise
@@ -114,7 +132,10 @@ def makeService(options: Options) -> RelayService:
     """
     Build the eofrelay service from parsed options.
 
-    The relays are set up in their power-on state before any port opens.
+    The GPIO backend is opened now, but no pin is set up (driven) before
+    every port listens: a service that cannot listen (another one holds
+    its port) leaves the relays alone.  Then each pin is set up as an
+    output already driving its power-on state.
 
     @raise SystemExit: with a one-line message if the GPIO backend cannot
         be used, so that twistd prints that line and not a traceback.
@@ -124,7 +145,7 @@ def makeService(options: Options) -> RelayService:
     initial = powerOnStates(options, stateFile)
     try:
         pins = openPins(options["gpio"], options["gpio-chip"])
-        relays = buildRelays(pins, options["relays"], initial)
+        relays = buildRelays(pins, options["relays"], initial, setUp=False)
     except GPIOUnavailable as error:
         raise SystemExit(f"eofrelay: {error}") from None
     bank = RelayBank(
@@ -144,7 +165,12 @@ def makeService(options: Options) -> RelayService:
         token=options["token"],
     )
     service = RelayService(
-        factory, options["endpoints"], pins, options["on-exit"], stopOnHangUp=True
+        factory,
+        options["endpoints"],
+        pins,
+        options["on-exit"],
+        stopOnHangUp=True,
+        setUpPins=lambda: setUpPins(pins, relays),
     )
     if options["metrics-endpoint"] is not None:
         from eofrelay.metrics import metricsService

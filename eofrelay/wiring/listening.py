@@ -49,6 +49,31 @@ class ListenFailed(CannotListenError, SystemExit):
         return self.message
 
 
+class StartFailed(Exception, SystemExit):
+    """
+    The service could not start for another reason than listening (a GPIO
+    pin that cannot be set up): a L{SystemExit} with status 1 and the
+    line that says why, which is also logged, as for L{ListenFailed}.
+    """
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.code = 1
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def startFailed(log: Logger, message: str) -> StartFailed:
+    """
+    Log C{message}, why the service cannot start, as critical, and return
+    the L{StartFailed} to raise.
+    """
+    log.critical("{message}", message=message)
+    return StartFailed(message)
+
+
 def asListenError(error: BaseException) -> Optional[CannotListenError]:
     """
     The L{CannotListenError} that C{error}, raised by an endpoint's

@@ -6,7 +6,7 @@ happens to the relays of its bank when it stops.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Optional, cast
 
 from twisted.application.internet import StreamServerEndpointService
@@ -20,7 +20,7 @@ from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
 from eofrelay.wiring.emfile import DroppedConnections
 from eofrelay.wiring.hangup import StopOnHangUp
-from eofrelay.wiring.listening import listening
+from eofrelay.wiring.listening import listening, startFailed
 
 
 class RelayService(MultiService):
@@ -66,12 +66,17 @@ class RelayService(MultiService):
         pins: Optional[IPins] = None,
         onExit: str = "off",
         stopOnHangUp: bool = False,
+        setUpPins: Optional[Callable[[], object]] = None,
     ) -> None:
         """
         @param stopOnHangUp: Stop on SIGHUP as on SIGTERM while running
             (L{StopOnHangUp}), as C{twistd eofrelay} does; an application
             that builds the service keeps its own signal handling by
             default.
+        @param setUpPins: Sets the relays' pins up (drives them), called
+            once every endpoint listens, so that a service that cannot
+            listen leaves the relays alone; it may raise
+            L{GPIOUnavailable <eofrelay.gpio.GPIOUnavailable>}.
         """
         super().__init__()
         self._hangUp: Optional[StopOnHangUp] = None
@@ -82,6 +87,7 @@ class RelayService(MultiService):
         if onExit not in ("off", "keep"):
             raise ValueError(f"onExit must be 'off' or 'keep', not {onExit!r}")
         self.factory = factory
+        self._setUpPins = setUpPins
         self._dropped = DroppedConnections(factory.refusedCounts)
         self.pins = pins
         self.onExit = onExit
@@ -102,6 +108,7 @@ class RelayService(MultiService):
         """
         with listening(self.log):
             super().privilegedStartService()
+        self._pinsUp()
 
     def startService(self) -> None:
         """
@@ -126,6 +133,7 @@ class RelayService(MultiService):
         globalLogPublisher.addObserver(self._dropped)
         with listening(self.log):
             super().startService()
+        self._pinsUp()
         if self._hangUp is not None:
             self._hangUp.install()
 
@@ -137,6 +145,22 @@ class RelayService(MultiService):
         """
         self._reporters.append(reporter)
         reporter.setServiceParent(self)
+
+    def _pinsUp(self) -> None:
+        """
+        Set the pins up, once, now that every endpoint listens.
+
+        @raise eofrelay.wiring.listening.StartFailed: if they cannot be.
+        """
+        setUp, self._setUpPins = self._setUpPins, None
+        if setUp is None:
+            return
+        from eofrelay.gpio import GPIOUnavailable
+
+        try:
+            setUp()
+        except GPIOUnavailable as error:
+            raise startFailed(self.log, f"eofrelay: {error}") from None
 
     def stopService(self) -> Deferred[object]:
         """
