@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from twisted.internet import reactor
+from twisted.internet import reactor, task
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
@@ -164,6 +164,19 @@ class Mosquitto:
         transport.signalProcess(name)
         ended: Deferred[None] = Deferred()
         process.ended.chainDeferred(ended)
+        # A SIGTERM that comes just after mosquitto said "running" can be
+        # missed (its loop may not look at the flag until it next wakes):
+        # say it again each second, at most PATIENCE / 2 times.
+        again = task.LoopingCall(self._again, transport, name, process)
+        again.clock = reactor
+        again.start(1.0, now=False).addErrback(lambda failure: None)
+
+        def stopAgain(result: object) -> object:
+            if again.running:
+                again.stop()
+            return result
+
+        process.ended.addBoth(stopAgain)
 
         def stuck(failure: Failure) -> Deferred[None]:
             transport.signalProcess("KILL")
@@ -178,6 +191,13 @@ class Mosquitto:
         ended.addTimeout(PATIENCE / 2, reactor)
         ended.addErrback(stuck)
         return ended
+
+    @staticmethod
+    def _again(
+        transport: IProcessTransport, name: str, process: _BrokerProcess
+    ) -> None:
+        if not process.ended.called:
+            transport.signalProcess(name)
 
     def stop(self) -> Deferred[None]:
         """
