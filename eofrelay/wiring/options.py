@@ -230,6 +230,7 @@ class Options(config.OptionsWithConfigFile):
         "token-file": config.string,
         "allow": config.strings,
         "metrics": config.string,
+        "http": config.strings,
         "close-after-reply": config.flag,
     }
     #: C{--port} or C{--listen} on the command line says where to listen:
@@ -248,6 +249,7 @@ class Options(config.OptionsWithConfigFile):
         self["relays"] = []
         self["interlocks"] = []
         self["allow"] = []
+        self["http"] = []
 
     def parseOptions(self, options: Optional[Sequence[str]] = None) -> None:
         """
@@ -286,6 +288,13 @@ class Options(config.OptionsWithConfigFile):
         are listened on.
         """
         self["listen"].append(description)
+
+    def opt_http(self, description: str) -> None:
+        """
+        serve the web page and the JSON API on this Twisted endpoint, e.g.
+        tcp:8080 or ssl:8443:privateKey=key.pem (repeatable).
+        """
+        self["http"].append(description)
 
     def opt_relay(self, spec: str) -> None:
         """
@@ -409,7 +418,8 @@ class Options(config.OptionsWithConfigFile):
 
     def _buildEndpoints(self) -> None:
         """
-        Make the endpoints of C{--listen}, C{--port} and C{--metrics}.
+        Make the endpoints of C{--listen}, C{--port}, C{--metrics} and
+        C{--http}.
         """
         self["metrics-endpoint"] = None
         if self["metrics"]:
@@ -422,4 +432,7 @@ class Options(config.OptionsWithConfigFile):
             self["metrics-endpoint"] = serverEndpoint("metrics", self["metrics"])
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
+        ]
+        self["http-endpoints"] = [
+            serverEndpoint("http", description) for description in self["http"]
         ]
