@@ -123,6 +123,20 @@ class HTTPService(MultiService):
         return stopped
 
 
+def httpSite(
+    commands: CommandInterpreter, events: EventHub, clock: IReactorTime
+) -> HTTPSite:
+    """
+    The site of the page and the API of C{commands}, with the event streams
+    of C{events}, its idle connections timed by C{clock}.
+    """
+    site = HTTPSite(
+        Root(RelayAPI(commands, events), Page()), timeout=IDLE_TIMEOUT, reactor=clock
+    )
+    site.noisy = False
+    return site
+
+
 def httpService(
     commands: CommandInterpreter,
     endpoints: Iterable[IStreamServerEndpoint],
@@ -142,13 +156,9 @@ def httpService(
     @param clock: What times idle connections and the event streams'
         keep-alive comments; the bank's clock by default.
     """
-    bank = commands.bank
-    clock = clock if clock is not None else bank.clock
-    events = EventHub(bank, clock)
-    site = HTTPSite(
-        Root(RelayAPI(commands, events), Page()), timeout=IDLE_TIMEOUT, reactor=clock
-    )
-    site.noisy = False
+    clock = clock if clock is not None else commands.bank.clock
+    events = EventHub(commands.bank, clock)
+    site = httpSite(commands, events, clock)
     service = HTTPService(events)
     networks = None if allow is None else list(allow)
     for endpoint in endpoints:
