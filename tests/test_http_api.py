@@ -6,8 +6,8 @@ token, the Origin rule, wrong methods and request bodies.
 from __future__ import annotations
 
 from twisted.internet.error import ConnectionDone
-from twisted.python.failure import Failure
 from twisted.logger import LogLevel, capturedLogs
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.commands.access import FailedAuthentications, parseNetwork
@@ -250,7 +250,7 @@ class ChangeTests(SynchronousTestCase):
         """
         http = FakeHTTP()
         http.drivers[0].asynchronous = True
-        _, changing = http.send("POST", "/api/relays/pump/on")
+        _, _changing = http.send("POST", "/api/relays/pump/on")
         _, reading = http.send("GET", "/api/relays/pump")
         self.assertEqual(reading.value(), b"")
         http.drivers[0].pending[0][0].callback(None)
@@ -263,7 +263,7 @@ class ChangeTests(SynchronousTestCase):
         """
         http = FakeHTTP()
         http.drivers[0].asynchronous = True
-        protocol, transport = http.send("POST", "/api/relays/pump/on")
+        protocol, _transport = http.send("POST", "/api/relays/pump/on")
         protocol.connectionLost(Failure(ConnectionDone()))  # type: ignore[attr-defined]
         http.drivers[0].pending[0][0].callback(None)
         self.assertTrue(http.bank.relay("pump").isOn)
@@ -504,7 +504,7 @@ class AllowTests(SynchronousTestCase):
         """
         http = FakeHTTP(allow=[parseNetwork("192.0.2.0/28")])
         with capturedLogs() as events:
-            protocol, transport = http.connect(peer="198.51.100.7")
+            _protocol, transport = http.connect(peer="198.51.100.7")
         self.assertTrue(transport.disconnecting or transport.disconnected)
         self.assertEqual(http.refused, ["not allowed"])
         self.assertIn("not in --allow", repr([e.get("log_format") for e in events]))

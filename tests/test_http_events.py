@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from eofrelay import testing
 from eofrelay.http.events import KEEP_ALIVE_COMMENT, EventStream
-from eofrelay.testing import connect as connectTCP
 from tests.httptesting import FakeHTTP, parseResponses
 
 
@@ -31,6 +32,15 @@ def parseEvents(body: bytes) -> list[object]:
         fields = dict(line.split(": ", 1) for line in block.split("\n"))
         found.append((fields["event"], json.loads(fields["data"])))
     return found
+
+
+def producerOf(transport: StringTransport) -> IPushProducer:
+    """
+    What produces for C{transport}: the HTTP channel, which pauses and
+    resumes the stream of its request.
+    """
+    assert transport.producer is not None
+    return transport.producer
 
 
 def streamTimers(http: FakeHTTP) -> list[object]:
@@ -93,7 +103,7 @@ class StreamTests(SynchronousTestCase):
         from eofrelay.tcp.factory import RelayFactory
 
         factory = RelayFactory(http.bank, commands=http.commands, reactor=http.clock)
-        protocol, _ = connectTCP(factory)
+        protocol, _ = testing.connect(factory)
         protocol.dataReceived(b"pulse lamp 100<EOF>")
         http.clock.advance(0.1)
         self.assertEqual(
@@ -141,15 +151,15 @@ class StreamTests(SynchronousTestCase):
         state always arrives.
         """
         http = FakeHTTP()
-        protocol, transport = self.open(http)
+        _protocol, transport = self.open(http)
         snapshot = len(transport.value())
-        transport.producer.pauseProducing()
+        producerOf(transport).pauseProducing()
         for _ in range(1000):
             http.bank.relay("pump").toggle()
         http.bank.relay("lamp").switch(True)
         http.bank.relay("pump").toggle()
         self.assertEqual(len(transport.value()), snapshot)
-        transport.producer.resumeProducing()
+        producerOf(transport).resumeProducing()
         self.assertEqual(
             parseEvents(self.body(transport))[2:],
             [
@@ -164,13 +174,13 @@ class StreamTests(SynchronousTestCase):
         seconds is dropped; one that reads before is not.
         """
         http = FakeHTTP()
-        protocol, transport = self.open(http)
-        transport.producer.pauseProducing()
+        _protocol, transport = self.open(http)
+        producerOf(transport).pauseProducing()
         http.clock.advance(EventStream.DROP_AFTER - 1)
-        transport.producer.resumeProducing()
+        producerOf(transport).resumeProducing()
         http.clock.advance(2)
         self.assertFalse(transport.disconnecting)
-        transport.producer.pauseProducing()
+        producerOf(transport).pauseProducing()
         http.bank.relay("pump").switch(True)
         http.clock.advance(EventStream.DROP_AFTER)
         self.assertTrue(transport.disconnected)
