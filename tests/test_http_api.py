@@ -320,7 +320,7 @@ class TokenTests(SynchronousTestCase):
                 self.assertEqual(response.status, 401, path)
                 self.assertEqual(response.json(), {"error": "authentication required"})
                 self.assertTrue(
-                    response.header("www-authenticate").startswith("Bearer")
+                    (response.header("www-authenticate") or "").startswith("Bearer")
                 )
         self.assertEqual(http.drivers[0].history, [])
         self.assertEqual(http.events.streams, set())

@@ -39,8 +39,8 @@ def producerOf(transport: StringTransport) -> IPushProducer:
     What produces for C{transport}: the HTTP channel, which pauses and
     resumes the stream of its request.
     """
-    assert transport.producer is not None
-    return transport.producer
+    producer: IPushProducer = transport.producer
+    return producer
 
 
 def streamTimers(http: FakeHTTP) -> list[object]:
