@@ -39,8 +39,9 @@ def producerOf(transport: StringTransport) -> IPushProducer:
     What produces for C{transport}: the HTTP channel, which pauses and
     resumes the stream of its request.
     """
-    producer: IPushProducer = transport.producer
-    return producer
+    producer = transport.producer
+    assert producer is not None
+    return IPushProducer(producer)
 
 
 def streamTimers(http: FakeHTTP) -> list[object]:
