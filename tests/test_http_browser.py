@@ -121,9 +121,20 @@ def waitFor(driver: Any, condition: Callable[[Any], T], timeout: float = WAIT) -
     """
     Wait until C{condition(driver)} is true, at most C{timeout} seconds.
     """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    result: T = WebDriverWait(driver, timeout, poll_frequency=0.02).until(condition)
+    try:
+        result: T = WebDriverWait(driver, timeout, poll_frequency=0.02).until(
+            condition
+        )
+    except TimeoutException:
+        page = driver.execute_script("return document.body.innerText")
+        console = driver.get_log("browser")
+        raise AssertionError(
+            f"not within {timeout} seconds; the page shows: {page!r}; "
+            f"its console: {console!r}"
+        ) from None
     return result
 
 
