@@ -125,9 +125,7 @@ def waitFor(driver: Any, condition: Callable[[Any], T], timeout: float = WAIT) -
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        result: T = WebDriverWait(driver, timeout, poll_frequency=0.02).until(
-            condition
-        )
+        result: T = WebDriverWait(driver, timeout, poll_frequency=0.02).until(condition)
     except TimeoutException:
         page = driver.execute_script("return document.body.innerText")
         console = driver.get_log("browser")

@@ -98,17 +98,18 @@ class EventStream:
         request.write(b"".join(relayEvent(name, on) for name, on in states))
         self._keepAlive = self.clock.callLater(self.KEEP_ALIVE, self._sendKeepAlive)
 
-    def changed(self, name: str, on: bool) -> None:
+    def changed(self, name: str, on: bool, event: bytes) -> None:
         """
-        A relay changed: send its event, or, while paused, keep only its
-        latest state.
+        A relay changed: send its event (L{relayEvent} of C{name} and C{on},
+        made once for every stream), or, while paused, keep only its latest
+        state.
         """
         if self.finished:
             return
         if self.paused:
             self._pending[name] = on
             return
-        self.request.write(relayEvent(name, on))
+        self.request.write(event)
 
     def _sendKeepAlive(self) -> None:
         self._keepAlive = self.clock.callLater(self.KEEP_ALIVE, self._sendKeepAlive)
@@ -222,5 +223,8 @@ class EventHub:
         self.streams.clear()
 
     def _changed(self, relay: RelayState, old: bool, new: bool) -> None:
+        if not self.streams:
+            return
+        event = relayEvent(relay.name, new)
         for stream in list(self.streams):
-            stream.changed(relay.name, new)
+            stream.changed(relay.name, new, event)
