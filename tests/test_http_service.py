@@ -271,3 +271,60 @@ class ServiceTests(TestCase):
 
         self.assertEqual((yield deferToThread(attempt)), b"")
         self.assertEqual(service.factory.refusedCounts["too many http connections"], 1)
+
+
+class TLSTests(TestCase):
+    """
+    C{--http ssl:...}: the API over TLS, whose own origin is C{https}.
+    """
+
+    timeout = 30
+
+    @inlineCallbacks
+    def test_https(self) -> Generator[Deferred[Any], Any, None]:
+        """
+        Over TLS the page and the API are served, and a C{POST} from the
+        server's C{https} origin is accepted while the C{http} one is
+        refused.
+        """
+        import ssl
+
+        from tests.test_tls import selfSignedCertificate
+
+        certificatePEM, keyPEM = selfSignedCertificate("localhost")
+        pem = self.mktemp()
+        with open(pem, "wb") as file:
+            file.write(keyPEM + certificatePEM)
+        options = parsed(
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+            "--http",
+            f"ssl:0:interface=127.0.0.1:privateKey={pem}",
+            "--relay",
+            "pump:17",
+        )
+        service = makeService(options)
+        service.startService()
+        self.addCleanup(service.stopService)
+        _, port = _ports(service)
+        context = ssl.create_default_context(cadata=certificatePEM.decode("ascii"))
+
+        def post(origin: str) -> tuple[int, Any]:
+            request = urllib.request.Request(
+                f"https://localhost:{port}/api/relays/pump/on",
+                data=b"",
+                headers={"Origin": origin},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(
+                    request, timeout=10, context=context
+                ) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        status, body = yield deferToThread(post, f"http://localhost:{port}")
+        self.assertEqual(status, 403)
+        status, body = yield deferToThread(post, f"https://localhost:{port}")
+        self.assertEqual((status, body), (200, {"name": "pump", "state": "on"}))

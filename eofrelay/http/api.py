@@ -1,20 +1,19 @@
 # -*- test-case-name: tests.test_http_api -*-
 """
 The JSON API: each route, its methods, and the command it sends to the
-command layer.
+command layer:
 
-| request | command |
-|---|---|
-| C{GET /api/relays} | C{relays} |
-| C{GET /api/relays/NAME} | C{status NAME} |
-| C{POST /api/relays/NAME/on}, C{off}, C{toggle} | C{on NAME}, ... |
-| C{POST /api/relays/NAME/pulse?ms=MS} | C{pulse NAME MS} |
-| C{GET /api/events} | none: the L{EventHub}'s stream |
+  - C{GET /api/relays}: C{relays};
+  - C{GET /api/relays/NAME}: C{status NAME};
+  - C{POST /api/relays/NAME/on}, C{off}, C{toggle}: C{on NAME}, ...;
+  - C{POST /api/relays/NAME/pulse?ms=MS}: C{pulse NAME MS};
+  - C{GET /api/events}: no command, the L{EventHub}'s stream.
 
 Requests are checked in this order: the route (C{404}), the method
 (C{405}, with C{Allow}), the origin of a C{POST} (C{403}, before any token
 is looked at), the token (C{401}), then the relay (C{404}) and the
-arguments (C{400}).
+arguments (C{400}), so that a client without the token learns nothing of
+the relays.
 """
 
 from __future__ import annotations

@@ -56,6 +56,8 @@ def respond(request: Request, status: int, value: object) -> None:
     Answer C{request} with C{status} and C{value} as JSON, and finish it;
     nothing if the client went away before.
     """
+    # twisted.web has no public way to ask whether the client went away;
+    # writing to a request whose client did raises nothing but is wasted.
     if getattr(request, "_disconnected", False) or request.finished:
         return
     body = jsonBody(value)
