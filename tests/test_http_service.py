@@ -328,3 +328,51 @@ class TLSTests(TestCase):
         self.assertEqual(status, 403)
         status, body = yield deferToThread(post, f"https://localhost:{port}")
         self.assertEqual((status, body), (200, {"name": "pump", "state": "on"}))
+
+
+class SlowReaderTests(TestCase):
+    """
+    An event stream whose client reads nothing, over a real socket.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def test_dropped(self) -> Generator[Deferred[Any], Any, None]:
+        """
+        Under a flood of changes, a client that reads nothing is dropped
+        once its buffers have been full for L{EventStream.DROP_AFTER}
+        seconds, and eofrelay's memory for it stays bounded meanwhile.
+        """
+        from twisted.internet.task import deferLater
+
+        from eofrelay.http.events import EventStream
+
+        self.patch(EventStream, "DROP_AFTER", 0.5)
+        options = parsed(
+            "--listen", "tcp:0:interface=127.0.0.1",
+            "--http", "tcp:0:interface=127.0.0.1",
+            "--relay", "pump:17",
+        )  # fmt: skip
+        service = makeService(options)
+        service.startService()
+        self.addCleanup(service.stopService)
+        _, port = _ports(service)
+        [http] = [child for child in service if isinstance(child, HTTPService)]
+        stream = socket.socket()
+        stream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stream.settimeout(10)
+        self.addCleanup(stream.close)
+        yield deferToThread(stream.connect, ("127.0.0.1", port))
+        stream.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        yield deferToThread(_readUntil, stream, b'"pump", "state": "off"}')
+        pump = service.factory.bank.relay("pump")
+        for _ in range(2000):
+            if not http.events.streams:
+                break
+            for _ in range(1000):
+                pump.toggle()
+            [only] = http.events.streams
+            self.assertLessEqual(len(only._pending), 1)
+            yield deferLater(reactor, 0.005, lambda: None)
+        self.assertEqual(http.events.streams, set())

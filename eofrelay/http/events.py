@@ -63,7 +63,7 @@ class EventStream:
     """
 
     KEEP_ALIVE = 10.0
-    DROP_AFTER = 30.0
+    DROP_AFTER = 10.0
     log = NamedLogger(CONNECTIONS)
 
     def __init__(
