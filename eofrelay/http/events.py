@@ -60,6 +60,7 @@ class EventStream:
         nothing) before its connection is closed.
     @ivar request: The request answered.
     @ivar paused: Whether the connection's buffer is full.
+    @ivar finished: Whether the stream writes nothing more.
     """
 
     KEEP_ALIVE = 10.0
@@ -147,7 +148,7 @@ class EventStream:
         """
         The connection is closing.
         """
-        self._stopTimers()
+        self._stop()
 
     # The end
 
@@ -157,7 +158,7 @@ class EventStream:
         """
         if self.finished:
             return
-        self._stopTimers()
+        self._stop()
         self.request.unregisterProducer()
         self.request.finish()
 
@@ -168,7 +169,7 @@ class EventStream:
             peer=self.peer,
             seconds=self.DROP_AFTER,
         )
-        self._stopTimers()
+        self._stop()
         transport = self.request.channel.transport
         if transport is not None:
             # Every transport of a stream socket can abort (ITCPTransport).
@@ -178,10 +179,13 @@ class EventStream:
         """
         The request is over, however: forget the stream.
         """
-        self._stopTimers()
+        self._stop()
         self.hub.streams.discard(self)
 
-    def _stopTimers(self) -> None:
+    def _stop(self) -> None:
+        """
+        Write nothing more, and cancel the timers.
+        """
         self.finished = True
         for call in (self._keepAlive, self._drop):
             if call is not None and call.active():
