@@ -169,6 +169,17 @@ def control(driver: Any, label: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, f'[aria-label="{label}"]')
 
 
+def pointAway(driver: Any) -> None:
+    """
+    Move the mouse onto the page's title, so that no control is hovered.
+    """
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    title = driver.find_element(By.TAG_NAME, "h1")
+    ActionChains(driver).move_to_element(title).perform()
+
+
 def pumpMessage(driver: Any) -> str:
     """
     The message the page shows beside the relay C{pump}.
@@ -313,6 +324,7 @@ class PageTests(BrowserTestCase):
         yield deferToThread(pulse.clear)
         yield deferToThread(pulse.send_keys, "1")
         yield deferToThread(driver.execute_script, "document.activeElement.blur()")
+        yield deferToThread(pointAway, driver)
         yield client.off("garden-lights")
         yield client.on("fan")
         yield deferToThread(waitFor, driver, lambda d: shown(d, "fan", "on"))
