@@ -22,6 +22,7 @@ ALLOWED = {
     "commands": {"wire", "core", "interfaces"},
     "tcp": {"wire", "core", "commands", "interfaces", "_deprecated"},
     "mqtt": {"wire", "core", "commands", "interfaces"},
+    "http": {"wire", "core", "commands", "interfaces", "web"},
     "gpio": {"wire", "interfaces"},
     "web": set(),
     "client": {"wire", "cli"},

@@ -92,13 +92,17 @@ def descriptorBudget(options: Options) -> int:
     """
     How many connections the service may have open at once, all listeners
     together: C{--max-connections} for the relay port, and the limit of the
-    metrics listener, if any.
+    metrics listener, if any, and that of each C{--http} listener.
     """
     budget: int = options["max-connections"]
     if options["metrics-endpoint"] is not None:
         from eofrelay.metrics import MAX_CONNECTIONS
 
         budget += MAX_CONNECTIONS
+    if options["http-endpoints"]:
+        from eofrelay.http.service import MAX_CONNECTIONS as HTTP_CONNECTIONS
+
+        budget += HTTP_CONNECTIONS * len(options["http-endpoints"])
     return budget
 
 
@@ -178,6 +182,16 @@ def makeService(options: Options) -> RelayService:
         metricsService(factory, options["metrics-endpoint"]).setServiceParent(service)
     if options["mqtt-settings"] is not None:
         service.addStateReporter(mqttBridge(factory, options["mqtt-settings"]))
+    if options["http-endpoints"]:
+        from eofrelay.http.service import httpService
+
+        def refused(reason: str) -> None:
+            factory.refusedCounts[reason] += 1
+
+        http = httpService(
+            factory.commands, options["http-endpoints"], factory.allow, refused
+        )
+        http.setServiceParent(service)
     return service
 
 

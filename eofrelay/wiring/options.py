@@ -293,6 +293,7 @@ class Options(config.OptionsWithConfigFile):
         "token-file": config.string,
         "allow": config.strings,
         "metrics": config.string,
+        "http": config.strings,
         "close-after-reply": config.flag,
         "mqtt": config.string,
         "mqtt-password-file": config.string,
@@ -318,6 +319,7 @@ class Options(config.OptionsWithConfigFile):
         self["interlocks"] = []
         self["max-on"] = {}
         self["allow"] = []
+        self["http"] = []
 
     def parseOptions(self, options: Optional[Sequence[str]] = None) -> None:
         """
@@ -356,6 +358,13 @@ class Options(config.OptionsWithConfigFile):
         are listened on.
         """
         self["listen"].append(description)
+
+    def opt_http(self, description: str) -> None:
+        """
+        serve the web page and the JSON API on this Twisted endpoint, e.g.
+        tcp:8080 or ssl:8443:privateKey=key.pem (repeatable).
+        """
+        self["http"].append(description)
 
     def opt_relay(self, spec: str) -> None:
         """
@@ -505,7 +514,8 @@ class Options(config.OptionsWithConfigFile):
 
     def _buildEndpoints(self) -> None:
         """
-        Make the endpoints of C{--listen}, C{--port} and C{--metrics}.
+        Make the endpoints of C{--listen}, C{--port}, C{--metrics} and
+        C{--http}.
         """
         self["metrics-endpoint"] = None
         if self["metrics"]:
@@ -518,6 +528,9 @@ class Options(config.OptionsWithConfigFile):
             self["metrics-endpoint"] = serverEndpoint("metrics", self["metrics"])
         self["endpoints"] = [
             serverEndpoint("listen", description) for description in self["listen"]
+        ]
+        self["http-endpoints"] = [
+            serverEndpoint("http", description) for description in self["http"]
         ]
 
     def _checkMQTT(self) -> None:
