@@ -131,26 +131,37 @@ class ServerEndpointTests(SynchronousTestCase):
     def test_systemdSockets(self) -> None:
         """
         When the socket that a C{systemd:} description names was not
-        passed, the message says what systemd did pass, and to whom.
+        passed, the message says what systemd did pass, and to whom, from
+        what Twisted found when its endpoints were imported (it removes
+        C{LISTEN_FDS} and C{LISTEN_PID} from this process's environment
+        then).
         """
+        from twisted.internet.endpoints import _SystemdParser
+        from twisted.python.systemd import ListenFDs
+
         description = "systemd:domain=INET:index=0"
+        self.patch(_SystemdParser, "_sddaemon", ListenFDs([], ()))
         self.patch(os, "environ", {"LISTEN_FDS": "1", "LISTEN_PID": "1"})
         self.assertIn(
             "systemd passed 1 socket(s) to process 1 (LISTEN_PID), not to this one",
             refusal(description),
         )
-        os.environ["LISTEN_PID"] = str(os.getpid())
-        self.assertIn("without their names (LISTEN_FDNAMES)", refusal(description))
-        os.environ["LISTEN_FDNAMES"] = "web"
+        self.patch(os, "environ", {})
         self.assertIn(
-            "systemd passed 1 socket(s), named web, none of them this one",
+            "LISTEN_FDS is not set, or the sockets came without their names "
+            "(LISTEN_FDNAMES",
             refusal(description),
         )
+        self.patch(_SystemdParser, "_sddaemon", ListenFDs([3], ("web",)))
+        self.assertIn(
+            "systemd passed 1 socket(s), named web, none of them this one",
+            refusal("systemd:domain=INET:index=1"),
+        )
 
-    def test_tls(self) -> None:
+    def test_privateKeyTooOpen(self) -> None:
         """
-        A key or certificate file that is not PEM, and an C{sslmethod=}
-        OpenSSL does not have, are said so, not with OpenSSL's insides.
+        An C{ssl:} private key that other users may read is refused, as the
+        token file is, with the C{chmod} that fixes it.
         """
         from tests.test_tls import selfSignedCertificate
 
@@ -158,12 +169,25 @@ class ServerEndpointTests(SynchronousTestCase):
         pem = self.mktemp()
         with open(pem, "wb") as file:
             file.write(key + certificate)
+        os.chmod(pem, 0o644)
+        message = refusal(f"ssl:0:privateKey={pem}")
+        self.assertIn("the private key: permissions 0644", message)
+        self.assertIn(f"run: chmod o-rwx {pem}", message)
+
+    def test_tls(self) -> None:
+        """
+        A key or certificate file that is not PEM, and an C{sslmethod=}
+        OpenSSL does not have, are said so, not with OpenSSL's insides.
+        """
+        from tests.test_tls import selfSignedCertificate, writeSecret
+
+        certificate, key = selfSignedCertificate("localhost")
+        pem = self.mktemp()
+        writeSecret(pem, key + certificate)
         keyOnly = self.mktemp()
-        with open(keyOnly, "wb") as file:
-            file.write(key)
+        writeSecret(keyOnly, key)
         notPEM = self.mktemp()
-        with open(notPEM, "w") as file:
-            file.write("not a key\n")
+        writeSecret(notPEM, b"not a key\n")
         for description, reason in (
             (f"ssl:0:privateKey={notPEM}", "cannot load the TLS key and certif"),
             (f"ssl:0:privateKey={keyOnly}", "cannot load the TLS key and cert"),

@@ -289,12 +289,11 @@ class TLSTests(TestCase):
         """
         import ssl
 
-        from tests.test_tls import selfSignedCertificate
+        from tests.test_tls import selfSignedCertificate, writeSecret
 
         certificatePEM, keyPEM = selfSignedCertificate("localhost")
         pem = self.mktemp()
-        with open(pem, "wb") as file:
-            file.write(keyPEM + certificatePEM)
+        writeSecret(pem, keyPEM + certificatePEM)
         options = parsed(
             "--listen",
             "tcp:0:interface=127.0.0.1",

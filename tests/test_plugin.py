@@ -270,6 +270,32 @@ class TwistdTests(TestCase):
         yield process.ended
 
     @inlineCallbacks
+    def test_socketActivationWrongIndex(self):
+        """
+        A C{systemd:} description whose socket was not passed says which
+        were, in the real process too (where Twisted has taken C{LISTEN_FDS}
+        out of the environment by then).
+        """
+        listening = socket.socket()
+        self.addCleanup(listening.close)
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(16)
+        process = self.spawn(
+            "-n", "--pidfile=", "eofrelay", "--gpio", "memory",
+            "--listen", "systemd:domain=INET:index=1",
+            script=SOCKET_ACTIVATED,
+            inherit=listening.fileno(),
+        )  # fmt: skip
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        output = process.output.decode()
+        self.assertIn(
+            "systemd passed 1 socket(s), named eofrelay, none of them this one",
+            output,
+        )
+        self.assertNotIn("Traceback", output)
+
+    @inlineCallbacks
     def test_outOfFilesCounted(self):
         """
         Connections that Twisted drops because the process is out of file

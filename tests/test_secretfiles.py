@@ -80,3 +80,12 @@ class CheckSecretFileTests(SynchronousTestCase):
         be used.
         """
         checkSecretFile(self.mktemp())
+
+    def test_directory(self) -> None:
+        """
+        A directory passes whatever its mode: reading it says it is a
+        directory, which no C{chmod} fixes.
+        """
+        path = self.mktemp()
+        os.mkdir(path, 0o755)
+        checkSecretFile(path)

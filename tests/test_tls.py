@@ -5,6 +5,7 @@ TLS through C{--listen ssl:...}, with a key and certificate the test makes.
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 import ssl as stdssl
 
@@ -53,6 +54,15 @@ def selfSignedCertificate(name: str) -> tuple[bytes, bytes]:
         serialization.NoEncryption(),
     )
     return certificate.public_bytes(serialization.Encoding.PEM), keyPEM
+
+
+def writeSecret(path: str, data: bytes) -> None:
+    """
+    Write a private key to C{path} as it should be kept: readable by its
+    owner only (eofrelay refuses a key other users may read).
+    """
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(data)
 
 
 def _readRecord(sock: socket.socket, incoming: stdssl.MemoryBIO) -> bool:
@@ -168,8 +178,7 @@ class TLSTests(TestCase):
         """
         certificatePEM, keyPEM = selfSignedCertificate("localhost")
         pem = self.mktemp()
-        with open(pem, "wb") as file:
-            file.write(keyPEM + certificatePEM)
+        writeSecret(pem, keyPEM + certificatePEM)
         options = Options()
         options.parseOptions(
             [

@@ -29,15 +29,17 @@ def checkSecretFile(path: str) -> None:
     may read, change or execute it: its permissions for "other" users are
     none.
 
-    A file that cannot be looked at passes: reading it will say why.
+    A file that cannot be looked at, or is no regular file (a directory),
+    passes: reading it will say why, and a C{chmod} would not help.
 
     @raise SecretFileTooOpen: if other users have any permission on it.
     """
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        status = os.stat(path)
     except OSError:
         return
-    if not mode & stat.S_IRWXO:
+    mode = stat.S_IMODE(status.st_mode)
+    if not stat.S_ISREG(status.st_mode) or not mode & stat.S_IRWXO:
         return
     raise SecretFileTooOpen(
         f"permissions {mode:04o} for '{path}' are too open: it holds a secret, "

@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
 
 from eofrelay.wire.extras import installHint
+from eofrelay.wire.secretfiles import SecretFileTooOpen, checkSecretFile
 
 #: The longest path of a UNIX socket, in bytes: C{sun_path} holds 108,
 #: with the terminating NUL.
@@ -39,7 +40,7 @@ def serverEndpoint(option: str, description: str) -> IStreamServerEndpoint:
     """
     from twisted.internet import reactor
 
-    reason = descriptionError(description)
+    reason = descriptionError(description) or _keyError(description)
     if reason is None:
         try:
             endpoint: IStreamServerEndpoint = endpoints.serverFromString(
@@ -50,6 +51,25 @@ def serverEndpoint(option: str, description: str) -> IStreamServerEndpoint:
         else:
             return endpoint
     raise usage.UsageError(f"--{option} {description!r}: {reason}")
+
+
+def _keyError(description: str) -> Optional[str]:
+    """
+    Why the private key of an C{ssl:} description must not be used: other
+    users may read it (as for the token file, L{checkSecretFile
+    <eofrelay.wire.secretfiles.checkSecretFile>}); or C{None}.
+    """
+    try:
+        parts, keywords = splitDescription(description)
+    except ValueError:
+        return None
+    if parts[0] != "ssl" or "privateKey" not in keywords:
+        return None
+    try:
+        checkSecretFile(keywords["privateKey"])
+    except SecretFileTooOpen as error:
+        return f"the private key: {error}"
+    return None
 
 
 def splitDescription(description: str) -> tuple[list[str], dict[str, str]]:
@@ -260,30 +280,35 @@ def _endpointError(description: str, error: Exception) -> str:
 def _systemdSocketError() -> str:
     """
     Why the socket a C{systemd:} description names was not passed.
+
+    Twisted reads (and, for this process, removes) C{LISTEN_FDS} and
+    C{LISTEN_PID} from the environment once, when its endpoints are
+    imported: the sockets it found are asked of it, and the environment
+    tells only of sockets passed to another process.
     """
-    passed = os.environ.get("LISTEN_FDS")
-    if passed is None:
+    from twisted.internet.endpoints import _SystemdParser
+
+    found = _SystemdParser._sddaemon
+    descriptors = found.inheritedDescriptors()
+    if descriptors:
+        names = ":".join(found.inheritedNamedDescriptors())
         return (
-            "systemd passed no socket (LISTEN_FDS is not set): run it from a "
-            "systemd .socket unit, or use tcp:PORT"
+            f"systemd passed {len(descriptors)} socket(s), named {names}, none "
+            "of them this one: check the index or name against the .socket unit"
         )
+    passed = os.environ.get("LISTEN_FDS")
     owner = os.environ.get("LISTEN_PID", "")
-    if owner != str(os.getpid()):
+    if passed is not None and owner != str(os.getpid()):
         return (
             f"systemd passed {passed} socket(s) to process {owner or '(none)'} "
-            "(LISTEN_PID), not to this one: start twistd from the unit itself, "
-            "or with exec from a script"
-        )
-    if "LISTEN_FDNAMES" not in os.environ:
-        return (
-            f"systemd passed {passed} socket(s) without their names "
-            "(LISTEN_FDNAMES), which Twisted needs: systemd 227 or later "
-            "sets them; with systemd-socket-activate, add --fdname=NAME"
+            "(LISTEN_PID), not to this one: start eofrelay (or twistd) from the "
+            "unit itself, or with exec from a script"
         )
     return (
-        f"systemd passed {passed} socket(s), named "
-        f"{os.environ['LISTEN_FDNAMES']}, none of them this one: check the "
-        "index or name against the .socket unit"
+        "systemd passed no socket that Twisted can use: LISTEN_FDS is not set, "
+        "or the sockets came without their names (LISTEN_FDNAMES: systemd 227 "
+        "or later sets them; with systemd-socket-activate, add --fdname=NAME); "
+        "run it from a systemd .socket unit, or use tcp:PORT"
     )
 
 
