@@ -398,6 +398,28 @@ class CommandProcessTests(TestCase):
         self.assertTrue(process.output.startswith(f"eofrelay {__version__} ".encode()))
 
     @inlineCallbacks
+    def test_helpIntoClosedPipe(self):
+        """
+        C{--help} into a pipe already closed (C{eofrelay --help | head -1}
+        once C{head} is done) ends without a traceback.
+        """
+        readEnd, writeEnd = os.pipe()
+        os.close(readEnd)
+        process = Command()
+        reactor.spawnProcess(
+            process,
+            sys.executable,
+            [sys.executable, "-m", "eofrelay", "--help"],
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            path=str(ROOT),
+            childFDs={0: "w", 1: writeEnd, 2: "r"},
+        )
+        os.close(writeEnd)
+        reason = yield process.ended
+        self.assertIsInstance(reason, ProcessTerminated)
+        self.assertNotIn(b"Traceback", process.output)
+
+    @inlineCallbacks
     def test_config(self):
         """
         C{eofrelay --config FILE} and C{twistd -n eofrelay --config FILE}

@@ -166,6 +166,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     except usage.UsageError as error:
         print(optionErrorMessage("eofrelay", error), file=sys.stderr)
         raise SystemExit(USAGE_STATUS) from None
+    except BrokenPipeError:
+        # --help into a pipe that was closed early (eofrelay --help | head):
+        # as for any command-line tool, nothing more to say.  Standard
+        # output goes nowhere from now on, so that the interpreter's own
+        # flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
     from twisted.internet import reactor
 
     runInForeground(reactor, makeService(options), options["log-level"])
