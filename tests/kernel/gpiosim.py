@@ -84,8 +84,12 @@ class Event:
     text: str = ""
 
 
+# A mark is a "print" event, shown as "tracing_mark_write: TEXT", or, in a
+# kernel without symbol names (no CONFIG_KALLSYMS, as .ci/kernel-gpio's),
+# with that function's address instead.
 _EVENT = re.compile(
-    r": (?P<name>gpio_value|gpio_direction|tracing_mark_write): (?P<body>.*)$"
+    r": (?P<name>gpio_value|gpio_direction|tracing_mark_write|0x[0-9a-f]+): "
+    r"(?P<body>.*)$"
 )
 _VALUE = re.compile(r"(?P<gpio>\d+) +(?P<kind>set|get) (?P<value>-?\d+)$")
 _DIRECTION = re.compile(r"(?P<gpio>\d+) +(?P<kind>in|out) \((?P<error>-?\d+)\)$")
@@ -108,7 +112,7 @@ def parseTrace(text: str) -> list[Event]:
         if match is None:
             continue
         name, body = match.group("name"), match.group("body")
-        if name == "tracing_mark_write":
+        if name not in ("gpio_value", "gpio_direction"):
             events.append(Event("mark", text=body))
             continue
         parsed = (_VALUE if name == "gpio_value" else _DIRECTION).match(body)
@@ -134,7 +138,7 @@ def since(events: Sequence[Event], mark: str) -> list[Event]:
     for index in range(len(events) - 1, -1, -1):
         if events[index] == Event("mark", text=mark):
             return list(events[index + 1 :])
-    raise AssertionError(f"no mark {mark!r} in the trace")
+    raise AssertionError(f"no mark {mark!r} in the trace: {events[-10:]}")
 
 
 class GpioTrace:
