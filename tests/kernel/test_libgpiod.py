@@ -328,7 +328,8 @@ class ChipChoiceTests(SynchronousTestCase):
     def test_headerByLabel(self) -> None:
         """
         The chip labelled as the Raspberry Pi 5's header (C{pinctrl-rp1}) is
-        chosen, though it is not C{/dev/gpiochip0}; C{openPins} logs it.
+        chosen, though it is not C{/dev/gpiochip0}; C{openPins} logs it;
+        C{--gpio auto} takes libgpiod on it.
         """
         trace = traced(self)
         simulatedChip(self, trace, label="other-chip")
@@ -342,6 +343,11 @@ class ChipChoiceTests(SynchronousTestCase):
             [event["backend"] for event in events if "backend" in event],
             [f"libgpiod ({header.path})"],
         )
+        pins.release()
+        auto = openPins("auto")
+        self.addCleanup(auto.release)
+        self.assertIsInstance(auto, GpiodPins)
+        self.assertEqual(auto.chip, header.path)  # type: ignore[attr-defined]
 
     def test_firstChipOtherwise(self) -> None:
         """

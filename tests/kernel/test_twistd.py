@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
@@ -157,6 +158,25 @@ class TwistdTests(TestCase):
         self.addCleanup(kill)
         return process
 
+    def holdLine(self, offset: int) -> Any:
+        """
+        Hold line C{offset} as an output driving 1, as another program,
+        until the end of the test.
+
+        @return: The C{gpiod} line request.
+        """
+        import gpiod
+        from gpiod.line import Direction, Value
+
+        settings = gpiod.LineSettings(
+            direction=Direction.OUTPUT, output_value=Value.ACTIVE
+        )
+        request = gpiod.request_lines(
+            self.chip.path, consumer=OTHER_PROGRAM, config={offset: settings}
+        )
+        self.addCleanup(request.release)
+        return request
+
     @inlineCallbacks
     def connect(self, port: int):
         client = Client()
@@ -197,7 +217,8 @@ class TwistdTests(TestCase):
                 (info.consumer, info.direction.name, info.active_low),
                 (CONSUMER, "OUTPUT", activeLow),
             )
-        self.assertEqual(self.chip.unused([0, 3, 4, 5, 6, 7]), [0, 3, 4, 5, 6, 7])
+        others = [0, 3, 4, 6, 7]
+        self.assertEqual(self.chip.unused(others), others)
         client = yield self.connect(port)
         return process, port, client
 
@@ -214,10 +235,11 @@ class TwistdTests(TestCase):
             )
 
     @inlineCallbacks
-    def stopped(self, process: Twistd):
+    def stopped(self, process: Twistd, held: Sequence[int] = ()):
         """
         Send SIGTERM; the process ends by it, without a traceback, and the
-        kernel has freed both lines (gpio-sim then shows their pull).
+        kernel has freed both lines (gpio-sim then shows their pull) and
+        none of the lines C{held} by another program.
 
         @return: The process's output.
         """
@@ -228,7 +250,8 @@ class TwistdTests(TestCase):
         self.assertIsInstance(reason, ProcessTerminated, output)
         self.assertEqual(reason.signal, signal.SIGTERM, output)
         self.assertNotIn("Traceback", output)
-        self.assertEqual(self.chip.unused(range(8)), list(range(8)))
+        free = [offset for offset in range(8) if offset not in held]
+        self.assertEqual(self.chip.unused(range(8)), free)
         self.assertEqual(self.chip.levels(A, B), (0, 0))
         return output
 
@@ -239,8 +262,9 @@ class TwistdTests(TestCase):
         when the reply arrives; interlocked relays are never on together,
         not even for an instant; a pulse ends on the line; on SIGTERM, with
         C{--on-exit off} (the default), the relays are driven off before the
-        lines are released.
+        lines are released, and only eofrelay's lines.
         """
+        self.holdLine(5)
         process, port, client = yield self.started()
         yield self.commands(
             client,
@@ -267,11 +291,14 @@ class TwistdTests(TestCase):
         )
         yield self.commands(client, [(b"on a", b"success", "11")])
         self.assertTrue(neverBothOn(since(self.trace.events(), "start"), self.chip))
-        output = yield self.stopped(process)
+        output = yield self.stopped(process, held=[5])
         # a was on: driven off; b was off: never driven on.
         self.assertEqual(self.driven(A, "stop"), [0])
         self.assertNotIn(0, self.driven(B, "stop"))
         self.assertIn("relay a switched off (was on) by shutdown", output)
+        # The other program's line: still its, at its level, never driven.
+        self.assertEqual(self.chip.info(5).consumer, OTHER_PROGRAM)
+        self.assertEqual((self.chip.level(5), self.driven(5, "start")), (1, []))
 
     @inlineCallbacks
     def test_onExitKeep(self):
@@ -294,16 +321,7 @@ class TwistdTests(TestCase):
         busy: another program is using it}; a's line, requested before, is
         released again, and the other program's line is not touched.
         """
-        import gpiod
-        from gpiod.line import Direction, Value
-
-        settings = gpiod.LineSettings(
-            direction=Direction.OUTPUT, output_value=Value.ACTIVE
-        )
-        holder = gpiod.request_lines(
-            self.chip.path, consumer=OTHER_PROGRAM, config={B: settings}
-        )
-        self.addCleanup(holder.release)
+        self.holdLine(B)
         self.trace.mark("start")
         process = self.spawn()
         reason = yield process.ended
