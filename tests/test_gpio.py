@@ -323,9 +323,11 @@ class FakeGpiod:
         chips: dict[str, str] | None = None,
         busy: frozenset[int] = frozenset(),
         failure: OSError | None = None,
+        lines: int = 54,
     ) -> None:
         self.chips = {"/dev/gpiochip0": "pinctrl-bcm2711"} if chips is None else chips
         self.busy = busy
+        self.lines = lines
         self.failure = failure
         self.calls: list[tuple[Any, ...]] = []
 
@@ -361,6 +363,9 @@ class FakeGpiod:
         if path not in self.chips:
             raise FileNotFoundError(errnos.ENOENT, "No such file or directory")
         for offset in config:
+            # As gpiod 2.5 does, before asking the kernel.
+            if offset >= self.lines:
+                raise ValueError("line offset of out range")
             if offset in self.busy:
                 raise OSError(errnos.EBUSY, "Device or resource busy")
         self.calls.append(("request_lines", path, consumer, config))
@@ -442,8 +447,8 @@ class GpiodPinsTests(SynchronousTestCase):
 
     def test_errors(self) -> None:
         """
-        A busy line, a missing chip and a permission problem are each one
-        readable line.
+        A busy line, a missing chip, a line past the chip's end and a
+        permission problem are each one readable line.
         """
         import errno
 
@@ -452,6 +457,14 @@ class GpiodPinsTests(SynchronousTestCase):
         self.assertEqual(
             str(error), "GPIO 17 on /dev/gpiochip0 is busy: another program is using it"
         )
+        short = GpiodPins("/dev/gpiochip0", FakeGpiod(lines=8))
+        error = self.assertRaises(GPIOUnavailable, short.setup, 8, False, False)
+        self.assertEqual(str(error), "GPIO 8 does not exist on /dev/gpiochip0")
+        invalid = GpiodPins(
+            "/dev/gpiochip0", FakeGpiod(failure=OSError(errno.EINVAL, "Invalid"))
+        )
+        error = self.assertRaises(GPIOUnavailable, invalid.setup, 17, False, False)
+        self.assertEqual(str(error), "GPIO 17 does not exist on /dev/gpiochip0")
         denied = GpiodPins(
             "/dev/gpiochip0", FakeGpiod(failure=PermissionError(errno.EACCES, "denied"))
         )

@@ -142,6 +142,11 @@ class GpiodPins:
             )
         except OSError as error:
             raise GPIOUnavailable(_explain(error, self.chip, pin)) from None
+        except ValueError:
+            # gpiod (2.5 at least) checks the offset against the chip's
+            # number of lines itself and raises ValueError, before the
+            # kernel could refuse it with EINVAL.
+            raise GPIOUnavailable(f"GPIO {pin} does not exist on {self.chip}") from None
         self._requests[pin] = request
 
     def write(self, pin: int, on: bool) -> None:
