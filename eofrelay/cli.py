@@ -320,7 +320,10 @@ def run(argv: Optional[list[str]] = None) -> None:
     try:
         options.parseOptions(sys.argv[1:] if argv is None else argv)
     except usage.UsageError as error:
-        print(f"{options.synopsis}\neofrelay-cli: {error}", file=sys.stderr)
+        print(
+            f"eofrelay-cli: {error}\nRun 'eofrelay-cli --help' for the options.",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
 
     async def exit(reactor: Any) -> None:

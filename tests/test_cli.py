@@ -444,6 +444,26 @@ class OptionsTests(SynchronousTestCase):
         ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
 
+    def test_errorFirst(self) -> None:
+        """
+        An argument refused is said first, in one line, then where the
+        options are described; not the usage line before it.
+        """
+        import io
+        import sys
+
+        from eofrelay.cli import run
+
+        errors = io.StringIO()
+        self.patch(sys, "stderr", errors)
+        with self.assertRaises(SystemExit) as raised:
+            run(["fly"])
+        self.assertEqual(raised.exception.code, 2)
+        lines = errors.getvalue().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].startswith("eofrelay-cli: "), lines)
+        self.assertEqual(lines[1], "Run 'eofrelay-cli --help' for the options.")
+
     def test_connectRefused(self) -> None:
         """
         A C{--connect} description that describes no endpoint, or a port

@@ -297,6 +297,17 @@ class ConfigFileTests(SynchronousTestCase):
                 message.startswith(f"config file {path}: {expected}"), message
             )
 
+    def test_section(self) -> None:
+        """
+        A section (a TOML table) is refused as such, not as a misspelt key.
+        """
+        path = self.write("[eofrelay]\nport = 1100")
+        self.assertEqual(
+            self.refused("--config", path),
+            f"config file {path}: [eofrelay]: the file has no sections (tables); "
+            "give each option at the top, as port = 1100",
+        )
+
     def test_unknownKey(self) -> None:
         """
         A key that is no option is refused, with the key meant when it is

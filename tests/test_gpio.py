@@ -190,6 +190,7 @@ class ImportTests(SynchronousTestCase):
         self.installFakeModule(None)
         error = self.assertRaises(GPIOUnavailable, importRPiGPIO)
         self.assertIn("not installed", str(error))
+        self.assertIn("--gpio memory simulates the relays", str(error))
 
     def test_offPi(self) -> None:
         """

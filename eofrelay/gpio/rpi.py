@@ -25,7 +25,11 @@ def importRPiGPIO() -> ModuleType:
     try:
         import RPi.GPIO
     except ImportError as error:
-        raise GPIOUnavailable(f"RPi.GPIO is not installed ({error})") from None
+        raise GPIOUnavailable(
+            f"RPi.GPIO is not installed ({error}); on a Raspberry Pi, "
+            "pip install RPi.GPIO (or use --gpio gpiod); elsewhere, "
+            "--gpio memory simulates the relays"
+        ) from None
     except RuntimeError as error:
         raise GPIOUnavailable(f"RPi.GPIO cannot run here: {error}") from None
     module: ModuleType = RPi.GPIO

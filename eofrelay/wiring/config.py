@@ -200,6 +200,11 @@ def configArguments(
     used: set[str] = set()
     for key, value in values.items():
         kind = kinds.get(key)
+        if kind is None and isinstance(value, dict):
+            raise UsageError(
+                f"config file {path}: [{key}]: the file has no sections (tables); "
+                "give each option at the top, as port = 1100"
+            )
         if kind is None:
             raise UsageError(f"config file {path}: {_unknown(key, kinds)}")
         try:

@@ -213,7 +213,8 @@ class Options(config.OptionsWithConfigFile):
             None,
             None,
             "serve Prometheus metrics at /metrics on this Twisted endpoint, "
-            "e.g. tcp:9108:interface=127.0.0.1 (needs eofrelay[metrics])",
+            "e.g. tcp:9108:interface=127.0.0.1 (needs the metrics extra: "
+            "pip install '.[metrics]')",
         ],
         [
             "token-file",
@@ -228,7 +229,7 @@ class Options(config.OptionsWithConfigFile):
             None,
             "bridge the relays to the MQTT broker at mqtt://[USER@]HOST[:PORT] "
             "or mqtts://[USER@]HOST[:PORT] (TLS), with Home Assistant "
-            "discovery (needs eofrelay[mqtt])",
+            "discovery (needs the mqtt extra: pip install '.[mqtt]')",
         ],
         [
             "mqtt-password-file",
