@@ -144,6 +144,38 @@ class ChangeTests(SynchronousTestCase):
         self.assertEqual(response.json(), {"name": "pump", "state": "off"})
         self.assertEqual(http.drivers[0].history, [True, False])
 
+    def test_put(self) -> None:
+        """
+        C{PUT /api/relays/NAME} with C{ON} or C{OFF} (any case), or a JSON
+        object with C{state}, switches the relay, as Home Assistant's
+        C{rest} switch does; any other body is C{bad argument}, and an
+        unknown relay C{unknown relay}.
+        """
+        http = FakeHTTP()
+        for body, state in (
+            (b"ON", "on"),
+            (b"OFF", "off"),
+            (b" on\n", "on"),
+            (b'{"state": "off"}', "off"),
+        ):
+            response = http.request("PUT", "/api/relays/Pump", body=body)
+            self.assertEqual(
+                (response.status, response.json()),
+                (200, {"name": "pump", "state": state}),
+                body,
+            )
+        self.assertEqual(http.drivers[0].history, [True, False, True, False])
+        for body in (b"", b"maybe", b'{"state": 1}', b"{", b"[]"):
+            response = http.request("PUT", "/api/relays/pump", body=body)
+            self.assertEqual(
+                (response.status, response.json()),
+                (400, {"error": "bad argument"}),
+                body,
+            )
+        response = http.request("PUT", "/api/relays/nosuch", body=b"ON")
+        self.assertEqual(response.status, 404)
+        self.assertEqual(http.drivers[0].history, [True, False, True, False])
+
     def test_toggle(self) -> None:
         """
         C{toggle} inverts the relay and answers with its new state.
@@ -282,8 +314,8 @@ class MethodTests(SynchronousTestCase):
         http = FakeHTTP()
         for method, path, allow in (
             ("POST", "/api/relays", "GET, HEAD"),
-            ("DELETE", "/api/relays/pump", "GET, HEAD"),
-            ("PUT", "/api/relays/pump", "GET, HEAD"),
+            ("DELETE", "/api/relays/pump", "GET, HEAD, PUT"),
+            ("POST", "/api/relays/pump", "GET, HEAD, PUT"),
             ("GET", "/api/relays/pump/on", "POST"),
             ("GET", "/api/relays/pump/pulse?ms=5", "POST"),
             ("OPTIONS", "/api/relays/pump/toggle", "POST"),
@@ -417,6 +449,10 @@ class OriginTests(SynchronousTestCase):
             for authorization in ([], [("Authorization", "Bearer wrong")]):
                 response = http.request(
                     "POST", "/api/relays/pump/on", headers + authorization
+                )
+                self.assertEqual(response.status, 403, origins)
+                response = http.request(
+                    "PUT", "/api/relays/pump", headers + authorization, body=b"ON"
                 )
                 self.assertEqual(response.status, 403, origins)
                 self.assertEqual(

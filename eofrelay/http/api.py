@@ -5,12 +5,15 @@ command layer:
 
   - C{GET /api/relays}: C{relays};
   - C{GET /api/relays/NAME}: C{status NAME};
+  - C{PUT /api/relays/NAME} with the body C{ON} or C{OFF} (or
+    C{{"state": "on"}}): C{on NAME} or C{off NAME}, for Home Assistant's
+    C{rest} switch, which sends both to one URL;
   - C{POST /api/relays/NAME/on}, C{off}, C{toggle}: C{on NAME}, ...;
   - C{POST /api/relays/NAME/pulse?ms=MS}: C{pulse NAME MS};
   - C{GET /api/events}: no command, the L{EventHub}'s stream.
 
 Requests are checked in this order: the route (C{404}), the method
-(C{405}, with C{Allow}), the origin of a C{POST} (C{403}, before any token
+(C{405}, with C{Allow}), the origin of a C{POST} or C{PUT} (C{403}, before any token
 is looked at), the token (C{401}), then the relay (C{404}) and the
 arguments (C{400}), so that a client without the token learns nothing of
 the relays.
@@ -49,6 +52,8 @@ ACTIONS: Final = ("on", "off", "toggle", "pulse")
 
 _READ: Final = (b"GET", b"HEAD")
 _CHANGE: Final = (b"POST",)
+#: The methods that change a relay, whose origin is checked.
+_CHANGING: Final = frozenset({b"POST", b"PUT"})
 
 
 class Route(NamedTuple):
@@ -60,6 +65,29 @@ class Route(NamedTuple):
     methods: tuple[bytes, ...]
     answer: Callable[[Request, RequestSession, Optional[str]], None]
     name: Optional[str] = None
+
+
+def requestedState(body: bytes) -> Optional[bool]:
+    """
+    The state the body of C{PUT /api/relays/NAME} asks for: C{ON} or C{OFF}
+    (any case, surrounded by whitespace or not, as Home Assistant's
+    C{rest} switch sends by default), or a JSON object C{{"state": "on"}};
+    C{None} for anything else.
+    """
+    text = body.strip()
+    if text.startswith(b"{"):
+        import json
+
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        state = document.get("state") if isinstance(document, dict) else None
+        text = state.encode("utf-8") if isinstance(state, str) else b""
+    word = text.lower()
+    if word in (b"on", b"off"):
+        return word == b"on"
+    return None
 
 
 def requestPeer(request: Request) -> str:
@@ -100,7 +128,7 @@ class RelayAPI:
             except UnicodeDecodeError:
                 name = ""
             if len(segments) == 2:
-                return Route(_READ, self._status, name)
+                return Route(_READ + (b"PUT",), self._statusOrSet, name)
             try:
                 action = segments[2].decode("ascii")
             except UnicodeDecodeError:
@@ -122,7 +150,7 @@ class RelayAPI:
             request.setHeader(b"allow", b", ".join(route.methods))
             respondError(request, http.NOT_ALLOWED, METHOD_NOT_ALLOWED)
             return
-        if method in _CHANGE and crossOrigin(request):
+        if method in _CHANGING and crossOrigin(request):
             respondError(request, http.FORBIDDEN, FORBIDDEN_ORIGIN)
             return
         peer = requestPeer(request)
@@ -162,6 +190,19 @@ class RelayAPI:
             respond(request, http.OK, relayObject(relay.name, reply == replies.ON))
 
         self._execute(session, b"status " + relay.name.encode("ascii"), answer)
+
+    def _statusOrSet(
+        self, request: Request, session: RequestSession, name: Optional[str]
+    ) -> None:
+        if request.method != b"PUT":
+            self._status(request, session, name)
+            return
+        state = requestedState(request.content.read() if request.content else b"")
+        if state is None:
+            if self._relay(request, name) is not None:
+                respondReply(request, replies.BAD_ARGUMENT)
+            return
+        self._change(request, session, name, b"on" if state else b"off")
 
     def _on(
         self, request: Request, session: RequestSession, name: Optional[str]

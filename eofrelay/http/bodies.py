@@ -13,14 +13,15 @@ from twisted.web.server import Request
 
 from eofrelay.http.responses import BODY_TOO_LARGE, jsonBody
 
-#: The largest body a request that may have one (C{POST}) may have: the
-#: API reads none, but Home Assistant's C{rest} switch sends C{ON} or
-#: C{OFF}, and other clients an empty JSON object.
+#: The largest body a request that may have one (C{POST}, C{PUT}) may
+#: have: the API reads only C{PUT}'s (C{ON}, C{OFF} or a small JSON
+#: object, what Home Assistant's C{rest} switch sends), and other clients
+#: may send an empty JSON object with a C{POST}.
 MAX_BODY: Final = 1024
 
 #: The methods whose requests may have a body; for the others (C{GET},
 #: C{HEAD}, ...) any body is refused.
-WITH_BODY: Final = frozenset({b"POST"})
+WITH_BODY: Final = frozenset({b"POST", b"PUT"})
 
 _BODY = jsonBody({"error": BODY_TOO_LARGE})
 
