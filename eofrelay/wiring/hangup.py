@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_plugin -*-
+# -*- test-case-name: tests.test_hangup,tests.test_plugin -*-
 """
 SIGHUP, when the terminal of C{twistd -n} goes away: a clean stop.
 """
@@ -29,36 +29,52 @@ class StopOnHangUp:
     the same signal once it has stopped, which systemd counts as a clean
     stop.  The handler is installed only in the main thread, and the one
     before it is put back by L{uninstall}.
+
+    Installed before the reactor runs (twistd starts the service first),
+    it handles SIGTERM and SIGINT the same way until the reactor's own
+    handlers take over: a SIGTERM in between (just after start-up, with
+    the relays already driven) ended the process without its exit policy.
     """
 
     log = NamedLogger(SERVICE)
 
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
         """
-        Handle SIGHUP from now on.
+        Handle SIGHUP from now on, and SIGTERM and SIGINT until the reactor
+        runs.
         """
-        hangUp = getattr(signal, "SIGHUP", None)
-        if hangUp is None or threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():
             return
-        self._previous = signal.signal(hangUp, self._hungUp)
+        numbers = [getattr(signal, "SIGHUP", None)]
+        if not getattr(self._reactor, "running", True):
+            numbers += [signal.SIGTERM, signal.SIGINT]
+        for number in numbers:
+            if number is not None:
+                self._previous[number] = signal.signal(number, self._received)
 
     def uninstall(self) -> None:
         """
-        Put back the handler SIGHUP had before L{install}.
+        Put back the handlers the signals had before L{install}.
         """
-        if self._previous is not None:
-            signal.signal(signal.SIGHUP, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            if signal.getsignal(number) == self._received:
+                signal.signal(number, previous)
+        self._previous = {}
 
-    def _hungUp(self, number: int, frame: Optional[FrameType]) -> None:
+    def _received(self, number: int, frame: Optional[FrameType]) -> None:
         """
-        SIGHUP: stop, as for SIGTERM.
+        SIGHUP (or SIGTERM or SIGINT before the reactor runs): stop, as for
+        SIGTERM.
         """
-        self.log.info("Received SIGHUP, shutting down (as for SIGTERM).")
+        name = signal.Signals(number).name
+        if number == getattr(signal, "SIGHUP", None):
+            self.log.info("Received SIGHUP, shutting down (as for SIGTERM).")
+        else:
+            self.log.info("Received {name}, shutting down.", name=name)
         self._reactor.callFromThread(self._stop)
         # What twistd ends by once it has stopped, as for SIGTERM.
         self._reactor._exitSignal = number
