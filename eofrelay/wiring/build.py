@@ -65,12 +65,73 @@ def setUpPins(pins: IPins, relays: list[PinRelay]) -> None:
         raise
 
 
+def setUpPinsKept(pins: IPins, relays: list[PinRelay], bank: RelayBank) -> None:
+    """
+    Set up the pin of each relay keeping the level it already has
+    (C{--power-on keep}), and take the levels read as the relays' states;
+    a pin that was not an output yet starts off.  One line logs which
+    relays were read and which were not.
+
+    Where several relays of one interlock group are read on, every relay
+    of that group is switched off (logged as a warning), as C{restore}
+    restores none of them: eofrelay cannot know which of them should win.
+    Groups that share a relay are each judged by what was read.
+
+    @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
+        before are released.
+    """
+    try:
+        read = {relay.name: relay.setUpPinKept() for relay in relays}
+    except BaseException:
+        pins.release()
+        raise
+    states = " ".join(
+        f"{name}={stateName(on)}" for name, on in read.items() if on is not None
+    )
+    unread = ", ".join(name for name, on in read.items() if on is None)
+    if not unread:
+        _log.info(
+            "--power-on keep: relay states read from their pins: {read}", read=states
+        )
+    elif not states:
+        _log.info(
+            "--power-on keep: no relay's pin was an output yet, so every relay "
+            "starts off: {unread}",
+            unread=unread,
+        )
+    else:
+        _log.info(
+            "--power-on keep: relay states read from their pins: {read}; pins "
+            "not outputs yet, so starting off: {unread}",
+            read=states,
+            unread=unread,
+        )
+    byName = {relay.name: relay for relay in relays}
+    clash: list[PinRelay] = []
+    for group in bank.interlocks:
+        on = [member.name for member in group if read[member.name]]
+        if len(on) > 1:
+            _log.warn(
+                "--power-on keep: interlocked relays {relays} are all on: "
+                "switching them off",
+                relays=", ".join(on),
+            )
+            clash.extend(byName[name] for name in on)
+    for relay in clash:
+        relay.switch(False)
+    bank.adoptDriverStates()
+
+
 def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str, bool]:
     """
     The state of each relay at start, by C{--power-on}.
     """
     names = [spec.name for spec in options["relays"]]
     policy = options["power-on"]
+    if policy == "keep":
+        # Read from the pins once they are set up (setUpPinsKept); until
+        # then no client can have asked.
+        return dict.fromkeys(names, False)
     if policy == "restore":
         assert stateFile is not None
         states = restoredStates(stateFile.load(), names, options["interlocks"])
@@ -174,7 +235,11 @@ def makeService(options: Options) -> RelayService:
         pins,
         options["on-exit"],
         stopOnHangUp=True,
-        setUpPins=lambda: setUpPins(pins, relays),
+        setUpPins=(
+            (lambda: setUpPinsKept(pins, relays, bank))
+            if options["power-on"] == "keep"
+            else (lambda: setUpPins(pins, relays))
+        ),
     )
     if options["metrics-endpoint"] is not None:
         from eofrelay.metrics import metricsService

@@ -43,7 +43,7 @@ DEFAULT_PORT = 1100
 BACKLOG = 1024
 MAX_PIN = 53
 MAX_LINE_LIMIT = 1024 * 1024
-POWER_ON = ("off", "on", "restore")
+POWER_ON = ("off", "on", "restore", "keep")
 ON_EXIT = ("off", "keep")
 
 
@@ -192,7 +192,9 @@ class Options(config.OptionsWithConfigFile):
             "power-on",
             None,
             "off",
-            "state driven at start: off, on, or restore (from --state-file)",
+            "state the relays start in: off, on, restore (from --state-file), or "
+            "keep (read from the pins, which are not driven: no click on a "
+            "restart)",
         ],
         [
             "on-exit",

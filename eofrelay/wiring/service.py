@@ -112,12 +112,15 @@ class RelayService(MultiService):
 
     def startService(self) -> None:
         """
-        Log the relays served, record their states at start in the state
-        file, if any, then start listening.
+        Log the relays served, start listening, set the pins up (unless
+        L{privilegedStartService} did both), then record the relays'
+        states at start in the state file, if any.
 
         The states at start are the states in force from then on, whatever
-        chose them (C{--power-on off}, C{on} or C{restore}), so that a
-        later C{restore} never brings back states older than this run.
+        chose them (C{--power-on off}, C{on}, C{restore}, or C{keep}, which
+        knows them only once the pins are set up), so that a later
+        C{restore} never brings back states older than this run.  A
+        service that cannot listen writes no state file.
 
         @raise eofrelay.wiring.listening.ListenFailed: if an endpoint
             cannot listen (when L{privilegedStartService} did not start
@@ -128,12 +131,12 @@ class RelayService(MultiService):
             relays=", ".join(relay.name for relay in self.factory.bank.relays),
         )
         bank = self.factory.bank
-        if bank.stateFile is not None:
-            bank.stateFile.save(bank.commandedStates())
         globalLogPublisher.addObserver(self._dropped)
         with listening(self.log):
             super().startService()
         self._pinsUp()
+        if bank.stateFile is not None:
+            bank.stateFile.save(bank.commandedStates())
         if self._hangUp is not None:
             self._hangUp.install()
 
