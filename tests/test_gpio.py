@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 import warnings
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from twisted.internet.interfaces import IReadDescriptor
+from twisted.internet.interfaces import IReactorThreads, IReadDescriptor
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -369,7 +369,7 @@ class RPiGPIOInputTests(SynchronousTestCase):
         """
         gpio = FakeRPiGPIO()
         reactor = ThreadedReactor()
-        pins = RPiGPIOPins(gpio, reactor)  # type: ignore[arg-type]
+        pins = RPiGPIOPins(gpio, cast(IReactorThreads, reactor))
         PinRelay("a", pins, 17)
         levels: list[bool] = []
         pins.setupInput(22, True, True, levels.append)
@@ -402,7 +402,7 @@ class RPiGPIOInputTests(SynchronousTestCase):
         """
         gpio = FakeRPiGPIO()
         reactor = ThreadedReactor()
-        pins = RPiGPIOPins(gpio, reactor)  # type: ignore[arg-type]
+        pins = RPiGPIOPins(gpio, cast(IReactorThreads, reactor))
         levels: list[bool] = []
         pins.setupInput(23, False, False, levels.append)
         gpio.edge(23, gpio.HIGH)
@@ -417,7 +417,7 @@ class RPiGPIOInputTests(SynchronousTestCase):
         """
         gpio = FakeRPiGPIO()
         reactor = ThreadedReactor()
-        pins = RPiGPIOPins(gpio, reactor)  # type: ignore[arg-type]
+        pins = RPiGPIOPins(gpio, cast(IReactorThreads, reactor))
         PinRelay("a", pins, 17, on=True)
         levels: list[bool] = []
         pins.setupInput(22, True, True, levels.append)
@@ -437,7 +437,7 @@ class RPiGPIOInputTests(SynchronousTestCase):
         error says to use libgpiod.
         """
         gpio = FakeRPiGPIO(failEvents=RuntimeError("Failed to add edge detection"))
-        pins = RPiGPIOPins(gpio, ThreadedReactor())  # type: ignore[arg-type]
+        pins = RPiGPIOPins(gpio, cast(IReactorThreads, ThreadedReactor()))
         error = self.assertRaises(
             GPIOUnavailable, pins.setupInput, 22, True, True, lambda level: None
         )
