@@ -5,6 +5,9 @@ The interfaces that separate the protocol, the relays and the hardware.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Optional
+
 from zope.interface import Attribute, Interface
 
 
@@ -46,12 +49,13 @@ class IRelay(Interface):
 
 class IPins(Interface):
     """
-    The GPIO output pins of one hardware backend.
+    The GPIO pins of one hardware backend: outputs that drive relays, and
+    inputs that watch push buttons.
 
-    Levels are logical: C{True} means "relay on".  Each backend turns that
-    into the electrical level, taking the pin's active-low setting into
-    account, so no code above the backend inverts anything.  Backends are
-    the only code that touches hardware.
+    Levels are logical: C{True} means "relay on" (or "button pressed").
+    Each backend turns that into the electrical level, taking the pin's
+    active-low setting into account, so no code above the backend inverts
+    anything.  Backends are the only code that touches hardware.
     """
 
     description = Attribute(
@@ -67,13 +71,46 @@ class IPins(Interface):
             the pin is driven low.
         """
 
+    def setupKept(pin: int, activeLow: bool) -> Optional[bool]:
+        """
+        Claim C{pin} as an output without changing its level
+        (C{--power-on keep}): if it is an output already (an earlier run
+        left it driving a relay, say), read the logical level it drives
+        and go on driving that level; if it is not, set it up as an output
+        that already drives off.  Nothing is written to an output before
+        its level is read, and what is written after is that level.
+
+        @return: The logical level read, or C{None} if the pin was not an
+            output (it now drives off).
+        """
+
     def write(pin: int, on: bool) -> None:
         """
-        Drive the logical level C{on} on a pin set up with L{setup}.
+        Drive the logical level C{on} on a pin set up with L{setup} or
+        L{setupKept}.
+        """
+
+    def setupInput(
+        pin: int, activeLow: bool, pullUp: bool, changed: Callable[[bool], None]
+    ) -> None:
+        """
+        Claim C{pin} as an input with its internal pull-up (C{pullUp}) or
+        pull-down resistor enabled, and watch both of its edges, without
+        polling: after each edge, call C{changed} with the pin's logical
+        level, in the reactor thread.
+
+        @param activeLow: C{True} for an input that is active (C{True})
+            when low, as a button wired to ground is when pressed.
+        """
+
+    def releaseInputs() -> None:
+        """
+        Stop watching the inputs set up through this object, and give them
+        back; outputs stay as they are.  Calling it again does nothing.
         """
 
     def release() -> None:
         """
-        Give back every pin set up through this object, and only those.
-        Calling it again does nothing.
+        Give back every pin set up through this object, outputs and inputs,
+        and only those.  Calling it again does nothing.
         """

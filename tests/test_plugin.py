@@ -83,8 +83,11 @@ class Twistd(ProcessProtocol):
     def outReceived(self, data: bytes) -> None:
         self.output += data
         match = re.search(rb"RelayFactory starting on (\d+)", self.output)
-        if match and not self.port.called:
-            self.port.callback(int(match.group(1)))
+        # The pins are set up once every port listens: the service serves
+        # from the line that says so.
+        if match and b"eofrelay serving relays" in self.output:
+            if not self.port.called:
+                self.port.callback(int(match.group(1)))
 
     errReceived = outReceived
 

@@ -260,6 +260,35 @@ class ExitPolicyTests(TestCase):
         self.assertEqual(StateFile(path).load(), {"a": False, "b": True})
         self.successResultOf(service.stopService())
 
+    def test_keptStatesRecorded(self) -> None:
+        """
+        With C{--power-on keep}, whose states are known only once the pins
+        are set up, the state file records the states read, also when the
+        service is started by L{RelayService.startService} alone.
+        """
+        from eofrelay.wiring.build import setUpPinsKept
+
+        path = self.mktemp()
+        stateFile = StateFile(path, lambda f, *args: maybeDeferred(f, *args))
+        pins = MemoryPins({5: True})
+        relays = [
+            PinRelay("a", pins, 5, setUp=False),
+            PinRelay("b", pins, 6, setUp=False),
+        ]
+        bank = RelayBank(relays, clock=Clock(), stateFile=stateFile)
+        factory = RelayFactory(bank)
+        service = RelayService(
+            factory,
+            [],
+            pins,
+            "keep",
+            setUpPins=lambda: setUpPinsKept(pins, relays, bank),
+        )
+        service.startService()
+        self.assertEqual(StateFile(path).load(), {"a": True, "b": False})
+        self.successResultOf(service.stopService())
+        self.assertEqual(pins.outputs, {5: True, 6: False})
+
     def test_badPolicy(self) -> None:
         """
         Only C{off} and C{keep} are exit policies.

@@ -7,7 +7,7 @@ service built from them.
 from __future__ import annotations
 
 from twisted.internet.endpoints import TCP4ServerEndpoint, UNIXServerEndpoint
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -409,6 +409,111 @@ class PowerOnTests(SynchronousTestCase):
         self.assertEqual(
             [r.isOn for r in second.factory.bank.relays], [False, True, False]
         )
+
+    def buildKept(self, outputs: dict[int, bool], *arguments: str) -> RelayService:
+        """
+        The service of C{--power-on keep} and C{arguments}, on simulated
+        pins of which C{outputs} are outputs already (electrical levels).
+        """
+        import eofrelay.wiring.build
+
+        pins = MemoryPins(outputs)
+        self.patch(eofrelay.wiring.build, "openPins", lambda backend, chip=None: pins)
+        return self.build("--power-on", "keep", *arguments)
+
+    def test_keep(self) -> None:
+        """
+        With C{--power-on keep}, the relays start in the states their pins
+        have (active-low applied): the outputs are not driven, a pin that
+        is not an output yet starts off; one line says which relays were
+        read and which were not.
+        """
+        with capturedLogs() as events:
+            service = self.buildKept(
+                {5: False, 6: True, 7: False},
+                *("--relay", "a:5:active-low", "--relay", "b:6", "--relay", "c:7"),
+                *("--relay", "d:8"),
+            )
+        pins = service.pins
+        assert isinstance(pins, MemoryPins)
+        self.assertEqual(pins.history, [(8, False)])
+        self.assertEqual(
+            [r.isOn for r in service.factory.bank.relays], [True, True, False, False]
+        )
+        self.assertEqual(service.factory.bank.commandedStates()["a"], True)
+        [line] = [
+            formatEvent(e) for e in events if "--power-on keep" in e["log_format"]
+        ]
+        self.assertEqual(
+            line,
+            "--power-on keep: relay states read from their pins: a=on b=on c=off; "
+            "pins not outputs yet, so starting off: d",
+        )
+
+    def test_keepNothingRead(self) -> None:
+        """
+        Where no pin is an output yet (simulated pins, a Pi just booted),
+        the line says every relay starts off.
+        """
+        with capturedLogs() as events:
+            service = self.buildKept({}, "--relay", "a:5", "--relay", "b:6")
+        self.assertEqual([r.isOn for r in service.factory.bank.relays], [False, False])
+        [line] = [
+            formatEvent(e) for e in events if "--power-on keep" in e["log_format"]
+        ]
+        self.assertEqual(
+            line,
+            "--power-on keep: no relay's pin was an output yet, so every relay "
+            "starts off: a, b",
+        )
+
+    def test_keepInterlocked(self) -> None:
+        """
+        Two relays of one interlock group read on are both switched off,
+        with a warning; a relay read on alone in its group stays on.
+        """
+        with capturedLogs() as events:
+            service = self.buildKept(
+                {5: True, 6: True, 7: True},
+                *("--relay", "up:5", "--relay", "down:6", "--relay", "fan:7"),
+                *("--relay", "x:8", "--interlock", "up,down", "--interlock", "fan,x"),
+            )
+        pins = service.pins
+        assert isinstance(pins, MemoryPins)
+        self.assertEqual(pins.history, [(8, False), (5, False), (6, False)])
+        self.assertEqual(
+            [r.isOn for r in service.factory.bank.relays], [False, False, True, False]
+        )
+        [warning] = [e for e in events if e["log_level"] == LogLevel.warn]
+        self.assertEqual(
+            formatEvent(warning),
+            "--power-on keep: interlocked relays up, down are all on: switching "
+            "them off",
+        )
+
+    def test_keepMaxOn(self) -> None:
+        """
+        A relay read on under C{--max-on} goes off that long after the
+        start, as any relay on at start.
+        """
+        service = self.buildKept(
+            {5: True, 6: True}, "--relay", "a:5", "--relay", "b:6", "--max-on", "a:10"
+        )
+        a, b = service.factory.bank.relays
+        self.addCleanup(a.cancelLimit)
+        self.assertEqual((a.isOn, a.limited, b.limited), (True, True, False))
+        self.assertFalse(service.factory.bank.commandedStates()["a"])
+
+    def test_keepOption(self) -> None:
+        """
+        C{--power-on keep} needs no state file and is accepted with
+        interlocks.
+        """
+        options = parse(
+            *("--relay", "a:5", "--relay", "b:6", "--interlock", "a,b"),
+            *("--power-on", "keep"),
+        )
+        self.assertEqual(options["power-on"], "keep")
 
     def test_restoreMissingFile(self) -> None:
         """

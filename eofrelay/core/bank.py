@@ -165,6 +165,15 @@ class RelayBank:
         """
         return {relay.name: relay.commanded for relay in self.relays}
 
+    def adoptDriverStates(self) -> None:
+        """
+        Take the state each driver reports now as its relay's
+        (L{RelayState.adoptDriverState}): for drivers that learn their
+        states only once their hardware is set up (C{--power-on keep}).
+        """
+        for relay in self.relays:
+            relay.adoptDriverState()
+
     def flushLog(self) -> None:
         """
         Log what every relay's switch log still holds back.

@@ -185,6 +185,29 @@ class RelayState:
         if self._on:
             self._limit.start(self._limitMilliseconds)
 
+    def adoptDriverState(self) -> None:
+        """
+        Take the state that the driver reports now as the relay's, without
+        driving anything and without telling the listeners (nothing
+        changed: the relay was in that state all along): for a driver that
+        learns its state only once its hardware is set up, after the relay
+        was made, as C{--power-on keep} reads the pins.  A relay found on
+        under a L{maxOn} limit goes off that long from now.  A driver that
+        does not answer with a plain boolean leaves the relay as it was.
+
+        Call it only while no change of the relay is queued.
+        """
+        reported = self.driver.state()
+        if not isinstance(reported, bool):
+            return
+        self._on = reported
+        self.uncertain = False
+        limit = self._limit
+        if limit is not None:
+            limit.stop()
+            if reported:
+                limit.start(self._limitMilliseconds)
+
     def endLimit(self) -> Deferred[bool]:
         """
         Switch off now a relay on under its L{maxOn} limit, as the limit

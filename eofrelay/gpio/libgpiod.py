@@ -9,9 +9,13 @@ from __future__ import annotations
 import errno
 import glob
 import os
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
+from twisted.internet.interfaces import IReactorFDSet, IReadDescriptor
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from eofrelay.gpio import GPIOUnavailable
@@ -89,25 +93,93 @@ def _explain(error: OSError, chip: str, pin: int) -> str:
     return f"cannot use GPIO {pin} on {chip}: {error.strerror or error}"
 
 
+@implementer(IReadDescriptor)
+class EdgeReader:
+    """
+    The file descriptor of one input line's edge-event request, as the
+    reactor watches it: each time it is readable, the events waiting are
+    read, and the watcher is told the logical level each edge left.
+
+    @ivar pin: The line's offset.
+    """
+
+    log = Logger(namespace="eofrelay.gpio")
+
+    def __init__(
+        self, request: Any, pin: int, rising: Any, changed: Callable[[bool], None]
+    ) -> None:
+        """
+        @param request: The line request (C{gpiod.LineRequest}).
+        @param rising: The event type of a rising edge.
+        @param changed: Called with C{True} after a rising edge (logically:
+            the kernel applies the line's active-low setting), C{False}
+            after a falling one.
+        """
+        self.pin = pin
+        self._request = request
+        self._rising = rising
+        self._changed = changed
+
+    def fileno(self) -> int:
+        """
+        The request's file descriptor.
+        """
+        fd: int = self._request.fd
+        return fd
+
+    def doRead(self) -> None:
+        """
+        Read the edge events waiting (the reactor says there is one at
+        least, so this does not block) and hand each on.
+        """
+        for event in self._request.read_edge_events():
+            self._changed(event.event_type == self._rising)
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        Reading failed: the line is no longer watched, loudly.
+        """
+        self.log.failure(
+            "GPIO {pin}: cannot read its edges any more; its button no longer works",
+            failure=reason,
+            pin=self.pin,
+        )
+
+    def logPrefix(self) -> str:
+        return f"GPIO {self.pin}"
+
+
 @implementer(IPins)
 class GpiodPins:
     """
-    Output lines of one GPIO chip, requested through libgpiod v2.
+    Lines of one GPIO chip, requested through libgpiod v2.
 
-    Each line is requested once, as an output whose initial value is
-    already right; active-low is the line's own setting (the kernel
+    Each output line is requested once, as an output whose initial value
+    is already right; active-low is the line's own setting (the kernel
     inverts, not Python); the consumer name is C{eofrelay}, so C{gpioinfo}
-    shows who holds the line.  L{release} gives back only these lines.
+    shows who holds the line.  Each input line is requested with edge
+    detection, and the reactor watches its request's file descriptor
+    (L{EdgeReader}): nothing polls.  L{release} gives back only these
+    lines.
 
     @ivar chip: The chip's device path.
     """
 
-    def __init__(self, chip: Optional[str] = None, gpiod: Optional[Any] = None) -> None:
+    def __init__(
+        self,
+        chip: Optional[str] = None,
+        gpiod: Optional[Any] = None,
+        reactor: Optional[IReactorFDSet] = None,
+    ) -> None:
         """
         @param chip: The chip's path; found by its label when not given.
         @param gpiod: The C{gpiod} module, or a stand-in for tests.
+        @param reactor: The reactor that watches the inputs; the global one
+            by default.
         @raise GPIOUnavailable: if libgpiod or the chip cannot be used.
         """
+        self._reactor = reactor
+        self._inputs: dict[int, tuple[Any, EdgeReader]] = {}
         self._gpiod = gpiod if gpiod is not None else importGpiod()
         if chip is None:
             chip = findChip(self._gpiod)
@@ -149,16 +221,121 @@ class GpiodPins:
             raise GPIOUnavailable(f"GPIO {pin} does not exist on {self.chip}") from None
         self._requests[pin] = request
 
+    def _request(self, pin: int, settings: Any) -> Any:
+        """
+        Request C{pin} with C{settings}.
+
+        @raise GPIOUnavailable: if the line cannot be requested.
+        """
+        try:
+            return self._gpiod.request_lines(
+                self.chip, consumer=CONSUMER, config={pin: settings}
+            )
+        except OSError as error:
+            raise GPIOUnavailable(_explain(error, self.chip, pin)) from None
+        except ValueError:
+            # gpiod checks the offset against the chip's lines itself.
+            raise GPIOUnavailable(f"GPIO {pin} does not exist on {self.chip}") from None
+
+    def setupKept(self, pin: int, activeLow: bool) -> Optional[bool]:
+        """
+        Request C{pin} keeping the level it has, if it is an output already
+        (as the kernel's line info says): requested as it is (neither its
+        direction nor its value changed), read, then made an output
+        driving the value read.  A line that is not an output is requested
+        as an output driving off.
+
+        @return: The logical level read, or C{None} for a line that was not
+            an output.
+        @raise GPIOUnavailable: if the line cannot be requested, with one
+            readable line saying why.
+        """
+        gpiod = self._gpiod
+        direction = gpiod.line.Direction
+        try:
+            with gpiod.Chip(self.chip) as chip:
+                info = chip.get_line_info(pin)
+        except OSError as error:
+            raise GPIOUnavailable(_explain(error, self.chip, pin)) from None
+        except ValueError:
+            raise GPIOUnavailable(f"GPIO {pin} does not exist on {self.chip}") from None
+        if info.direction != direction.OUTPUT:
+            self.setup(pin, activeLow, False)
+            return None
+        request = self._request(
+            pin, gpiod.LineSettings(direction=direction.AS_IS, active_low=activeLow)
+        )
+        try:
+            value = request.get_value(pin)
+            request.reconfigure_lines(
+                {
+                    pin: gpiod.LineSettings(
+                        direction=direction.OUTPUT,
+                        active_low=activeLow,
+                        output_value=value,
+                    )
+                }
+            )
+        except OSError as error:
+            request.release()
+            raise GPIOUnavailable(_explain(error, self.chip, pin)) from None
+        self._requests[pin] = request
+        return bool(value == gpiod.line.Value.ACTIVE)
+
     def write(self, pin: int, on: bool) -> None:
         """
         Drive C{on} on C{pin}.
         """
         self._requests[pin].set_value(pin, self._value(on))
 
+    def setupInput(
+        self,
+        pin: int,
+        activeLow: bool,
+        pullUp: bool,
+        changed: Callable[[bool], None],
+    ) -> None:
+        """
+        Request C{pin} as an input with its pull-up or pull-down and the
+        detection of both edges, and have the reactor watch its events.
+
+        @raise GPIOUnavailable: if the line cannot be requested, with one
+            readable line saying why.
+        """
+        gpiod = self._gpiod
+        line = gpiod.line
+        request = self._request(
+            pin,
+            gpiod.LineSettings(
+                direction=line.Direction.INPUT,
+                edge_detection=line.Edge.BOTH,
+                bias=line.Bias.PULL_UP if pullUp else line.Bias.PULL_DOWN,
+                active_low=activeLow,
+            ),
+        )
+        reader = EdgeReader(request, pin, gpiod.EdgeEvent.Type.RISING_EDGE, changed)
+        if self._reactor is None:
+            from twisted.internet import reactor
+
+            self._reactor = cast(IReactorFDSet, reactor)
+        self._inputs[pin] = (request, reader)
+        self._reactor.addReader(reader)
+
+    def releaseInputs(self) -> None:
+        """
+        Stop watching the input lines requested here, and release them.
+        """
+        inputs, self._inputs = self._inputs, {}
+        for request, reader in inputs.values():
+            assert self._reactor is not None
+            self._reactor.removeReader(reader)
+            request.release()
+
     def release(self) -> None:
         """
         Release every line requested here.
         """
+        self.releaseInputs()
         requests, self._requests = self._requests, {}
         for request in requests.values():
             request.release()

@@ -5,6 +5,8 @@ A relay wired to one GPIO pin.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from zope.interface import implementer
 
 from eofrelay.interfaces import IPins, IRelay
@@ -48,6 +50,18 @@ class PinRelay:
         Set the pin up as an output that already drives the relay's state.
         """
         self._pins.setup(self.pin, self.activeLow, self._on)
+
+    def setUpPinKept(self) -> Optional[bool]:
+        """
+        Set the pin up as an output that keeps the level it already has
+        (C{--power-on keep}); that level is the relay's state from now on,
+        or off if the pin was not an output yet (it then drives off).
+
+        @return: The state read, or C{None} if the pin was not an output.
+        """
+        read = self._pins.setupKept(self.pin, self.activeLow)
+        self._on = bool(read)
+        return read
 
     def switch(self, on: bool) -> None:
         """

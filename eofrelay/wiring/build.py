@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Optional
 from twisted.logger import Logger
 
 from eofrelay.core.bank import RelayBank
+from eofrelay.core.buttons import Button
 from eofrelay.core.statefile import StateFile, restoredStates
 from eofrelay.core.switchlog import stateName
 from eofrelay.gpio import GPIOUnavailable, openPins
 from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
-from eofrelay.wiring.options import Options, RelaySpec
+from eofrelay.wiring.options import ButtonSpec, Options, RelaySpec
 from eofrelay.wiring.service import RelayService
 
 if TYPE_CHECKING:
@@ -65,12 +66,115 @@ def setUpPins(pins: IPins, relays: list[PinRelay]) -> None:
         raise
 
 
+def setUpPinsKept(pins: IPins, relays: list[PinRelay], bank: RelayBank) -> None:
+    """
+    Set up the pin of each relay keeping the level it already has
+    (C{--power-on keep}), and take the levels read as the relays' states;
+    a pin that was not an output yet starts off.  One line logs which
+    relays were read and which were not.
+
+    Where several relays of one interlock group are read on, every relay
+    of that group is switched off (logged as a warning), as C{restore}
+    restores none of them: eofrelay cannot know which of them should win.
+    Groups that share a relay are each judged by what was read.
+
+    @raise GPIOUnavailable: if a pin cannot be set up; the pins set up
+        before are released.
+    """
+    try:
+        read = {relay.name: relay.setUpPinKept() for relay in relays}
+    except BaseException:
+        pins.release()
+        raise
+    states = " ".join(
+        f"{name}={stateName(on)}" for name, on in read.items() if on is not None
+    )
+    unread = ", ".join(name for name, on in read.items() if on is None)
+    if not unread:
+        _log.info(
+            "--power-on keep: relay states read from their pins: {read}", read=states
+        )
+    elif not states:
+        _log.info(
+            "--power-on keep: no relay's pin was an output yet, so every relay "
+            "starts off: {unread}",
+            unread=unread,
+        )
+    else:
+        _log.info(
+            "--power-on keep: relay states read from their pins: {read}; pins "
+            "not outputs yet, so starting off: {unread}",
+            read=states,
+            unread=unread,
+        )
+    byName = {relay.name: relay for relay in relays}
+    clash: list[PinRelay] = []
+    for group in bank.interlocks:
+        on = [member.name for member in group if read[member.name]]
+        if len(on) > 1:
+            _log.warn(
+                "--power-on keep: interlocked relays {relays} are all on: "
+                "switching them off",
+                relays=", ".join(on),
+            )
+            clash.extend(byName[name] for name in on)
+    for relay in clash:
+        relay.switch(False)
+    bank.adoptDriverStates()
+
+
+def buildButtons(
+    bank: RelayBank, specs: list[ButtonSpec], debounceMs: int
+) -> list[tuple[ButtonSpec, Button]]:
+    """
+    One L{Button} per C{--button}, toggling its relay of C{bank}, debounced
+    by C{debounceMs}; nothing is set up yet (L{setUpButtons}).
+    """
+    return [
+        (spec, Button(bank.relay(spec.relay), spec.pin, debounceMs / 1000))
+        for spec in specs
+    ]
+
+
+def setUpButtons(pins: IPins, buttons: list[tuple[ButtonSpec, Button]]) -> None:
+    """
+    Set up the input of each button: wired to ground with its pull-up on
+    (pressed is low), or, C{active-high}, to 3.3 V with its pull-down on;
+    its edges go to the button.  One line logs the buttons.
+
+    @raise GPIOUnavailable: if an input cannot be set up; every pin set up
+        before is released.
+    """
+    try:
+        for spec, button in buttons:
+            pins.setupInput(
+                spec.pin, not spec.activeHigh, not spec.activeHigh, button.edge
+            )
+    except BaseException:
+        pins.release()
+        raise
+    if buttons:
+        _log.info(
+            "buttons: {buttons}",
+            buttons=", ".join(
+                f"GPIO {spec.pin} toggles {button.relay.name} (wired to "
+                + ("3.3 V, pull-down" if spec.activeHigh else "ground, pull-up")
+                + ")"
+                for spec, button in buttons
+            ),
+        )
+
+
 def powerOnStates(options: Options, stateFile: Optional[StateFile]) -> dict[str, bool]:
     """
     The state of each relay at start, by C{--power-on}.
     """
     names = [spec.name for spec in options["relays"]]
     policy = options["power-on"]
+    if policy == "keep":
+        # Read from the pins once they are set up (setUpPinsKept); until
+        # then no client can have asked.
+        return dict.fromkeys(names, False)
     if policy == "restore":
         assert stateFile is not None
         states = restoredStates(stateFile.load(), names, options["interlocks"])
@@ -139,7 +243,8 @@ def makeService(options: Options) -> RelayService:
     The GPIO backend is opened now, but no pin is set up (driven) before
     every port listens: a service that cannot listen (another one holds
     its port) leaves the relays alone.  Then each pin is set up as an
-    output already driving its power-on state.
+    output already driving its power-on state (or, with C{--power-on
+    keep}, keeping the level it has), and each button's input.
 
     @raise SystemExit: with a one-line message if the GPIO backend cannot
         be used, so that twistd prints that line and not a traceback.
@@ -168,13 +273,23 @@ def makeService(options: Options) -> RelayService:
         allow=options["allow"] or None,
         token=options["token"],
     )
+    buttons = buildButtons(bank, options["buttons"], options["button-debounce"])
+
+    def setUpAll() -> None:
+        if options["power-on"] == "keep":
+            setUpPinsKept(pins, relays, bank)
+        else:
+            setUpPins(pins, relays)
+        setUpButtons(pins, buttons)
+
     service = RelayService(
         factory,
         options["endpoints"],
         pins,
         options["on-exit"],
         stopOnHangUp=True,
-        setUpPins=lambda: setUpPins(pins, relays),
+        setUpPins=setUpAll,
+        buttons=[button for spec, button in buttons],
     )
     if options["metrics-endpoint"] is not None:
         from eofrelay.metrics import metricsService

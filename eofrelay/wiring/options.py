@@ -14,6 +14,7 @@ from twisted.python import usage
 
 from eofrelay.commands.access import parseNetwork
 from eofrelay.core.bank import MAX_INTERLOCK_DELAY
+from eofrelay.core.buttons import DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS
 from eofrelay.core.checks import checkInterlocks, checkRelayNames
 from eofrelay.core.relay import MAX_ON_RANGE
 from eofrelay.gpio import BACKENDS
@@ -43,7 +44,7 @@ DEFAULT_PORT = 1100
 BACKLOG = 1024
 MAX_PIN = 53
 MAX_LINE_LIMIT = 1024 * 1024
-POWER_ON = ("off", "on", "restore")
+POWER_ON = ("off", "on", "restore", "keep")
 ON_EXIT = ("off", "keep")
 
 
@@ -58,6 +59,46 @@ class RelaySpec(NamedTuple):
 
 
 DEFAULT_RELAY = RelaySpec("relay", 17, False)
+
+
+class ButtonSpec(NamedTuple):
+    """
+    One C{--button RELAY:PIN[:active-high]}.
+
+    @ivar activeHigh: Wired to 3.3 V with the pin's pull-down (pressed is
+        high), instead of to ground with its pull-up (pressed is low).
+    """
+
+    relay: str
+    pin: int
+    activeHigh: bool
+
+
+def parseButtonSpec(spec: str) -> ButtonSpec:
+    """
+    Parse C{RELAY:PIN[:active-high]}; the relay is checked against the
+    configured ones later.
+
+    @raise usage.UsageError: with a message saying what is wrong.
+    """
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not parts[0]:
+        raise usage.UsageError(
+            f"--button {spec!r}: expected RELAY:PIN or RELAY:PIN:active-high"
+        )
+    if not (parts[1].isascii() and parts[1].isdigit()) or int(parts[1]) > MAX_PIN:
+        raise usage.UsageError(
+            f"--button {spec!r}: PIN must be a BCM GPIO number from 0 to {MAX_PIN}"
+        )
+    activeHigh = False
+    if len(parts) == 3:
+        if parts[2].lower() not in ("active-high", "active-low"):
+            raise usage.UsageError(
+                f"--button {spec!r}: the third part must be 'active-high' (a "
+                "button wired to 3.3 V; without it, to ground)"
+            )
+        activeHigh = parts[2].lower() == "active-high"
+    return ButtonSpec(parts[0], int(parts[1]), activeHigh)
 
 
 def parseRelaySpec(spec: str) -> RelaySpec:
@@ -175,6 +216,13 @@ class Options(config.OptionsWithConfigFile):
         ],
         ["max-line", None, "1024", "longest message accepted, in bytes"],
         [
+            "button-debounce",
+            None,
+            str(DEFAULT_DEBOUNCE_MS),
+            f"milliseconds (0 to {MAX_DEBOUNCE_MS}) after a button's accepted "
+            "edge during which its other edges are ignored (contact bounce)",
+        ],
+        [
             "interlock-delay",
             None,
             "0",
@@ -192,7 +240,9 @@ class Options(config.OptionsWithConfigFile):
             "power-on",
             None,
             "off",
-            "state driven at start: off, on, or restore (from --state-file)",
+            "state the relays start in: off, on, restore (from --state-file), or "
+            "keep (read from the pins, which are not driven: no click on a "
+            "restart)",
         ],
         [
             "on-exit",
@@ -285,6 +335,8 @@ class Options(config.OptionsWithConfigFile):
         "interlock": config.groups,
         "interlock-delay": config.integer,
         "max-on": config.strings,
+        "button": config.strings,
+        "button-debounce": config.integer,
         "state-file": config.string,
         "power-on": config.string,
         "on-exit": config.string,
@@ -319,6 +371,7 @@ class Options(config.OptionsWithConfigFile):
         self["relays"] = []
         self["interlocks"] = []
         self["max-on"] = {}
+        self["buttons"] = []
         self["allow"] = []
         self["http"] = []
 
@@ -400,6 +453,14 @@ class Options(config.OptionsWithConfigFile):
             f"max-on {name}", seconds, float, lowest, highest, "a number of seconds"
         )
 
+    def opt_button(self, spec: str) -> None:
+        """
+        RELAY:PIN[:active-high]: a push button on BCM GPIO PIN that toggles
+        RELAY at each press, wired to ground (the pin's pull-up on), or to
+        3.3 V with active-high (its pull-down on); repeatable.
+        """
+        self["buttons"].append(parseButtonSpec(spec))
+
     def opt_allow(self, cidr: str) -> None:
         """
         accept connections only from this IPv4 or IPv6 network, e.g.
@@ -431,6 +492,9 @@ class Options(config.OptionsWithConfigFile):
                 f"--gpio {self['gpio']!r}: choose one of {', '.join(BACKENDS)}"
             )
         self["max-line"] = _integer("max-line", self["max-line"], 1, MAX_LINE_LIMIT)
+        self["button-debounce"] = _integer(
+            "button-debounce", self["button-debounce"], 0, MAX_DEBOUNCE_MS
+        )
         self["interlock-delay"] = _integer(
             "interlock-delay",
             self["interlock-delay"],
@@ -489,6 +553,31 @@ class Options(config.OptionsWithConfigFile):
                     f"--max-on {name}: no relay named {name!r} "
                     f"(the relays are {', '.join(names)})"
                 )
+        self._checkButtons(names, pins)
+
+    def _checkButtons(self, names: list[str], relayPins: list[int]) -> None:
+        """
+        Check C{--button}: known relays, pins of their own.
+        """
+        buttonPins: list[int] = []
+        for button in self["buttons"]:
+            described = f"--button {button.relay}:{button.pin}"
+            if button.relay.lower() not in [name.lower() for name in names]:
+                raise usage.UsageError(
+                    f"{described}: no relay named {button.relay!r} "
+                    f"(the relays are {', '.join(names)})"
+                )
+            if button.pin in relayPins:
+                raise usage.UsageError(
+                    f"{described}: GPIO {button.pin} is a relay's pin; a button "
+                    "needs a pin of its own"
+                )
+            if button.pin in buttonPins:
+                raise usage.UsageError(
+                    f"{described}: GPIO {button.pin} is another button's pin; "
+                    "each button needs a pin of its own"
+                )
+            buttonPins.append(button.pin)
 
     def _checkPolicies(self) -> None:
         """

@@ -6,7 +6,7 @@ happens to the relays of its bank when it stops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Optional, cast
 
 from twisted.application.internet import StreamServerEndpointService
@@ -15,6 +15,7 @@ from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.logger import globalLogPublisher
 
+from eofrelay.core.buttons import Button
 from eofrelay.core.logs import SERVICE, NamedLogger
 from eofrelay.interfaces import IPins
 from eofrelay.tcp.factory import RelayFactory
@@ -54,6 +55,7 @@ class RelayService(MultiService):
 
     @ivar factory: The factory served.
     @ivar pins: The GPIO backend whose pins are released at stop, if any.
+    @ivar buttons: The push buttons, stopped first when the service stops.
     @ivar onExit: C{"off"} or C{"keep"}.
     """
 
@@ -67,6 +69,7 @@ class RelayService(MultiService):
         onExit: str = "off",
         stopOnHangUp: bool = False,
         setUpPins: Optional[Callable[[], object]] = None,
+        buttons: Sequence[Button] = (),
     ) -> None:
         """
         @param stopOnHangUp: Stop on SIGHUP as on SIGTERM while running
@@ -77,6 +80,10 @@ class RelayService(MultiService):
             once every endpoint listens, so that a service that cannot
             listen leaves the relays alone; it may raise
             L{GPIOUnavailable <eofrelay.gpio.GPIOUnavailable>}.
+        @param buttons: The push buttons whose inputs C{setUpPins} sets
+            up: the first thing stopping does is to stop them and release
+            the inputs of C{pins}, so that no press switches anything
+            after the exit policy, whichever it is.
         """
         super().__init__()
         self._hangUp: Optional[StopOnHangUp] = None
@@ -90,6 +97,7 @@ class RelayService(MultiService):
         self._setUpPins = setUpPins
         self._dropped = DroppedConnections(factory.refusedCounts)
         self.pins = pins
+        self.buttons = list(buttons)
         self.onExit = onExit
         self._reporters: list[IService] = []
         for endpoint in endpoints:
@@ -112,28 +120,33 @@ class RelayService(MultiService):
 
     def startService(self) -> None:
         """
-        Log the relays served, record their states at start in the state
-        file, if any, then start listening.
+        Start listening, set the pins up (unless L{privilegedStartService}
+        did both), log the relays served, then record the relays' states
+        at start in the state file, if any.
 
         The states at start are the states in force from then on, whatever
-        chose them (C{--power-on off}, C{on} or C{restore}), so that a
-        later C{restore} never brings back states older than this run.
+        chose them (C{--power-on off}, C{on}, C{restore}, or C{keep}, which
+        knows them only once the pins are set up), so that a later
+        C{restore} never brings back states older than this run.  A
+        service that cannot listen writes no state file.
 
         @raise eofrelay.wiring.listening.ListenFailed: if an endpoint
             cannot listen (when L{privilegedStartService} did not start
             them).
         """
-        self.log.info(
-            "eofrelay serving relays: {relays}",
-            relays=", ".join(relay.name for relay in self.factory.bank.relays),
-        )
         bank = self.factory.bank
-        if bank.stateFile is not None:
-            bank.stateFile.save(bank.commandedStates())
         globalLogPublisher.addObserver(self._dropped)
         with listening(self.log):
             super().startService()
         self._pinsUp()
+        # Once the relays are in their states at start: what a client that
+        # reads the log may wait for.
+        self.log.info(
+            "eofrelay serving relays: {relays}",
+            relays=", ".join(relay.name for relay in bank.relays),
+        )
+        if bank.stateFile is not None:
+            bank.stateFile.save(bank.commandedStates())
         if self._hangUp is not None:
             self._hangUp.install()
 
@@ -164,9 +177,11 @@ class RelayService(MultiService):
 
     def stopService(self) -> Deferred[object]:
         """
-        Stop listening, close the connections, apply the exit policy, wait
-        for the state file, stop the state reporters, release the pins.
+        Stop the buttons and release their inputs, stop listening, close
+        the connections, apply the exit policy, wait for the state file,
+        stop the state reporters, release the pins.
         """
+        self._stopButtons()
         globalLogPublisher.removeObserver(self._dropped)
         Service.stopService(self)
         stopped = self._stopChildren(
@@ -180,6 +195,16 @@ class RelayService(MultiService):
         # Only now: a second SIGHUP during the stop must not kill it.
         stopped.addBoth(self._restoreHangUp)
         return stopped
+
+    def _stopButtons(self) -> None:
+        """
+        Take no more presses, and give back the buttons' inputs (outputs
+        stay, for the exit policy).
+        """
+        for button in self.buttons:
+            button.stop()
+        if self.buttons and self.pins is not None:
+            self.pins.releaseInputs()
 
     @staticmethod
     def _stopChildren(children: Iterable[IService]) -> Deferred[object]:
