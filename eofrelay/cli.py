@@ -20,6 +20,7 @@ from twisted.internet.endpoints import HostnameEndpoint, clientFromString
 from twisted.internet.error import (
     ConnectError,
     ConnectingCancelledError,
+    ConnectionRefusedError,
     DNSLookupError,
 )
 from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
@@ -224,6 +225,12 @@ def clientEndpoint(reactor: Any, description: str) -> IStreamClientEndpoint:
                 reason = f"unknown option ({reason})"
             elif "missing" in reason:
                 reason = f"incomplete, a host or port missing? ({reason})"
+        if error.__class__.__module__.startswith("OpenSSL"):
+            reason = (
+                "cannot load the CA certificates: trustRoots= must name a "
+                "directory of PEM certificates only (a private key in it is "
+                "not one), or caCertsDir= likewise"
+            )
         if description.partition(":")[0].lower() in ("tls", "ssl"):
             try:
                 import OpenSSL  # noqa: F401
@@ -289,6 +296,12 @@ async def main(reactor: Any, options: Options) -> int:
         # auth refused: the reply as sent, like every error reply.
         print(error.reply, file=sys.stderr)
         return 1
+    except ConnectionRefusedError:
+        return _fail(
+            f"cannot connect to {where}: connection refused (is eofrelay "
+            "running there, on that port?)",
+            2,
+        )
     except (ConnectError, DNSLookupError, ConnectionLost, OSError, ValueError) as error:
         # ValueError: a host name that HostnameEndpoint refuses.
         return _fail(f"cannot connect to {where}: {error}", 2)

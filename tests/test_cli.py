@@ -294,7 +294,9 @@ class CLITests(TestCase):
     @inlineCallbacks
     def test_refused(self):
         """
-        A refused connection gives one line on stderr and exit status 2.
+        A refused connection gives one line on stderr, in words (not
+        Twisted's "Connection was refused by other side: 111"), and exit
+        status 2.
         """
         closed = socket.socket()
         closed.bind(("127.0.0.1", 0))
@@ -303,7 +305,11 @@ class CLITests(TestCase):
         status, out, err = yield runCLI("--host", "127.0.0.1", "--port", port, "on")
         self.assertEqual((status, out), (2, ""))
         self.assertEqual(len(err.splitlines()), 1, err)
-        self.assertIn("cannot connect", err)
+        self.assertIn(
+            f"cannot connect to 127.0.0.1:{port}: connection refused (is eofrelay "
+            "running there, on that port?)",
+            err,
+        )
 
     @inlineCallbacks
     def test_timeout(self):
@@ -443,6 +449,31 @@ class OptionsTests(SynchronousTestCase):
             ["--connect", "bogus:1", "ping"],
         ):
             self.assertRaises(UsageError, Options().parseOptions, arguments)
+
+    def test_trustRootsWithKey(self) -> None:
+        """
+        A C{trustRoots=} directory holding a private key is refused in
+        words, not OpenSSL's C{PEM routines} tuple.
+        """
+        import os
+
+        from twisted.python.usage import UsageError
+
+        from tests.test_tls import selfSignedCertificate, writeSecret
+
+        certificate, key = selfSignedCertificate("localhost")
+        directory = self.mktemp()
+        os.mkdir(directory)
+        with open(os.path.join(directory, "cert.pem"), "wb") as file:
+            file.write(certificate)
+        writeSecret(os.path.join(directory, "key.pem"), key)
+        with self.assertRaises(UsageError) as raised:
+            Options().parseOptions(
+                ["-c", f"tls:localhost:1100:trustRoots={directory}", "ping"]
+            )
+        message = str(raised.exception)
+        self.assertIn("cannot load the CA certificates", message)
+        self.assertNotIn("PEM routines", message)
 
     def test_errorFirst(self) -> None:
         """
