@@ -74,7 +74,11 @@ class Event:
         C{"mark"} (a test's mark).
     @ivar gpio: The line's global GPIO number; C{-1} for a mark.
     @ivar value: The level set or read; for C{"out"} and C{"in"}, the error
-        the driver returned (0: none).
+        the driver returned (0: none).  A level set is the physical one; so
+        is a level read for one line alone (as gpiolib does for an edge
+        event), but a read through the character device's "get values"
+        (C{LineRequest.get_value}) is traced as the logical value, after the
+        line's active-low setting (Linux 6.12's C{gpiod_get_array_value}).
     @ivar text: A mark's text; C{""} otherwise.
     """
 

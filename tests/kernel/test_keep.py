@@ -73,8 +73,9 @@ class KeptLineTests(KernelTestCase):
     def events(self, offset: int, mark: str) -> list[tuple[str, int]]:
         """
         What gpiolib did to line C{offset} since C{mark}, reads included:
-        C{("get", level)} for each level read, C{("set", level)} for each
-        level driven, C{("out", error)} and C{("in", error)} for each change
+        C{("get", value)} for each value read (logical, for a read through
+        the character device: see L{Event.value}), C{("set", level)} for
+        each level driven, C{("out", error)} and C{("in", error)} for each change
         of direction.
         """
         gpio = self.chip.gpio(offset)
@@ -125,10 +126,11 @@ class KeptLineTests(KernelTestCase):
         for offset, activeLow, _, state, level in [*cases, *inputs]:
             self.assertEqual(pins.setupKept(offset, activeLow), state, f"line {offset}")
             self.assertEqual(self.chip.level(offset), level, f"line {offset}")
-        for offset, _, level, _, _ in cases:
+        for offset, _, level, state, _ in cases:
+            # Read (the logical value), then driven at the level it had.
             self.assertEqual(
                 self.events(offset, "keep"),
-                [("get", level), ("set", level), ("out", 0)],
+                [("get", int(bool(state))), ("set", level), ("out", 0)],
                 f"line {offset}",
             )
         for offset, _, _, _, level in inputs:
