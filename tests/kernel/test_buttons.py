@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Final
 
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ProcessTerminated
 from twisted.internet.interfaces import IReactorFDSet, IReadDescriptor
@@ -77,9 +77,8 @@ def timed(waiting: Deferred[Any], what: str) -> Deferred[Any]:
     """
 
     def timedOut(failure: Failure) -> Failure:
-        if failure.check(Exception) and not failure.check(AssertionError):
-            raise AssertionError(f"no {what} within {WAIT} s: {failure.value!r}")
-        return failure
+        failure.trap(defer.TimeoutError)
+        raise AssertionError(f"no {what} within {WAIT} s")
 
     waiting.addTimeout(WAIT, reactor)
     return waiting.addErrback(timedOut)
