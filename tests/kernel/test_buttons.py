@@ -23,7 +23,7 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from twisted.internet import defer, reactor
@@ -70,15 +70,18 @@ DEBOUNCE_MS: Final = 500
 _marks = itertools.count()
 
 
-def timed(waiting: Deferred[Any], what: str) -> Deferred[Any]:
+def timed(waiting: Deferred[Any], what: str | Callable[[], str]) -> Deferred[Any]:
     """
-    C{waiting}, failed with a message saying C{what} did not happen if it
-    has not fired within L{WAIT} seconds.
+    C{waiting}, failed with a message saying C{what} (or what C{what}
+    returns then) did not happen if it has not fired within L{WAIT}
+    seconds.
     """
 
     def timedOut(failure: Failure) -> Failure:
         failure.trap(defer.TimeoutError)
-        raise AssertionError(f"no {what} within {WAIT} s")
+        raise AssertionError(
+            f"no {what if isinstance(what, str) else what()} within {WAIT} s"
+        )
 
     waiting.addTimeout(WAIT, reactor)
     return waiting.addErrback(timedOut)
@@ -154,7 +157,7 @@ class Watcher(Client):
         waiter: Deferred[None] = Deferred()
         self.counted.append((count, waiter))
         self._fireEvents()
-        return timed(waiter, f"{count} events (got {self.events})")
+        return timed(waiter, lambda: f"{count} events (got {self.events})")
 
 
 class ButtonTests(TestCase):
