@@ -74,7 +74,11 @@ class Event:
         C{"mark"} (a test's mark).
     @ivar gpio: The line's global GPIO number; C{-1} for a mark.
     @ivar value: The level set or read; for C{"out"} and C{"in"}, the error
-        the driver returned (0: none).
+        the driver returned (0: none).  A level set is the physical one; so
+        is a level read for one line alone (as gpiolib does for an edge
+        event), but a read through the character device's "get values"
+        (C{LineRequest.get_value}) is traced as the logical value, after the
+        line's active-low setting (Linux 6.12's C{gpiod_get_array_value}).
     @ivar text: A mark's text; C{""} otherwise.
     """
 
@@ -197,6 +201,77 @@ class GpioTrace:
         Every event recorded since L{start}, in order.
         """
         return parseTrace((self.root / "trace").read_text())
+
+
+class TracePipe:
+    """
+    The kernel's C{gpio_value} events as they come, read without blocking
+    from the C{trace_pipe} of a trace instance of their own: a file
+    descriptor a reactor can watch, so that a test waits for an event
+    instead of sleeping.
+
+    Reading a C{trace_pipe} consumes what it reads; the instance has its
+    own buffer, so L{GpioTrace} still reads the main trace whole.  Marks
+    (L{mark}) go into this instance's buffer, between its events.
+
+    What this is for: when gpiolib queues an edge event of a line requested
+    for both edges, it reads the line's level (the event says which edge
+    from that level), and that read is a C{get} event here.  Once the
+    C{get} of the level a test wrote after its mark has come, the edge
+    event is in the request's queue, for the process that holds the line
+    to read.
+    """
+
+    def __init__(self, root: Path = TRACEFS) -> None:
+        self.path = root / "instances" / f"eofrelay-{os.getpid()}-{next(_serial)}"
+        self._partial = b""
+        self._fd = -1
+        self.path.mkdir()
+        try:
+            (self.path / "events" / "gpio" / "gpio_value" / "enable").write_text("1")
+            self._fd = os.open(self.path / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
+        except BaseException:
+            self.close()
+            raise
+
+    def fileno(self) -> int:
+        """
+        The C{trace_pipe}'s descriptor, readable when events have come.
+        """
+        return self._fd
+
+    def mark(self, text: str) -> None:
+        """
+        Write the mark C{text} into this instance's buffer.
+        """
+        (self.path / "trace_marker").write_text(text)
+
+    def read(self) -> list[Event]:
+        """
+        The events that have come since the last call, without waiting.
+        """
+        chunks = [self._partial]
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        # A line not yet complete is kept for the next call.
+        complete, _, self._partial = b"".join(chunks).rpartition(b"\n")
+        return parseTrace(complete.decode())
+
+    def close(self) -> None:
+        """
+        Close the pipe and remove the instance.
+        """
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if self.path.is_dir():
+            self.path.rmdir()
 
 
 class SimulatedChip:

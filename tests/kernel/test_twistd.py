@@ -96,6 +96,54 @@ class Client(Protocol):
         self.replies = []
 
 
+def spawnEofrelay(test: TestCase, chip: SimulatedChip, *options: str) -> Twistd:
+    """
+    C{twistd -n eofrelay --gpio gpiod --gpio-chip CHIP} with C{options}
+    (the relays and the rest), listening on a free port of 127.0.0.1, as a
+    child process running in a new temporary directory; killed at the end
+    of C{test} if still running.
+
+    Its C{port} fires once the service logs that it serves the relays: the
+    pins, and the buttons' inputs, are set up by then.
+    """
+    process = Twistd()
+    arguments = [
+        *("-n", "--pidfile=", "eofrelay", "--gpio", "gpiod"),
+        *("--gpio-chip", chip.path, *options),
+        *("--listen", "tcp:0:interface=127.0.0.1"),
+    ]
+    directory = test.mktemp()
+    os.makedirs(directory)
+    transport = reactor.spawnProcess(
+        process,
+        sys.executable,
+        [sys.executable, "-c", TWISTD, *arguments],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        path=directory,
+    )
+
+    def kill() -> Deferred[Exception] | None:
+        if process.ended.called:
+            return None
+        transport.signalProcess("KILL")
+        return process.ended
+
+    test.addCleanup(kill)
+    return process
+
+
+@inlineCallbacks
+def connectClient(test: TestCase, port: int, client: Client | None = None):
+    """
+    C{client} (a new L{Client} by default) connected to C{port} of
+    127.0.0.1, disconnected at the end of C{test}.
+    """
+    client = Client() if client is None else client
+    yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
+    test.addCleanup(client.transport.loseConnection)  # type: ignore[union-attr]
+    return client
+
+
 def neverBothOn(events: Sequence[Event], chip: SimulatedChip) -> bool:
     """
     Whether the levels driven in C{events} never had C{a} (high) and C{b}
@@ -131,32 +179,12 @@ class TwistdTests(TestCase):
         --relay b:2:active-low --interlock a,b}, with C{options}, on a free
         port of 127.0.0.1, killed at the end of the test if still running.
         """
-        process = Twistd()
-        arguments = [
-            *("-n", "--pidfile=", "eofrelay", "--gpio", "gpiod"),
-            *("--gpio-chip", self.chip.path, "--relay", f"a:{A}"),
-            *("--relay", f"b:{B}:active-low", "--interlock", "a,b"),
-            *options,
-            *("--listen", "tcp:0:interface=127.0.0.1"),
-        ]
-        directory = self.mktemp()
-        os.makedirs(directory)
-        transport = reactor.spawnProcess(
-            process,
-            sys.executable,
-            [sys.executable, "-c", TWISTD, *arguments],
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            path=directory,
+        return spawnEofrelay(
+            self,
+            self.chip,
+            *("--relay", f"a:{A}", "--relay", f"b:{B}:active-low"),
+            *("--interlock", "a,b", *options),
         )
-
-        def kill() -> Deferred[Exception] | None:
-            if process.ended.called:
-                return None
-            transport.signalProcess("KILL")
-            return process.ended
-
-        self.addCleanup(kill)
-        return process
 
     def holdLine(self, offset: int) -> Any:
         """
@@ -177,12 +205,8 @@ class TwistdTests(TestCase):
         self.addCleanup(request.release)
         return request
 
-    @inlineCallbacks
-    def connect(self, port: int):
-        client = Client()
-        yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), client)
-        self.addCleanup(client.transport.loseConnection)  # type: ignore[union-attr]
-        return client
+    def connect(self, port: int) -> Deferred[Client]:
+        return connectClient(self, port)
 
     def driven(self, offset: int, mark: str) -> list[int]:
         """
