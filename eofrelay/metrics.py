@@ -24,6 +24,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.web.bodies import CappedRequest
 from eofrelay.web.limits import IDLE_TIMEOUT, LimitedSite
 
 #: The classic text format, which every Prometheus version reads; the
@@ -129,57 +130,12 @@ def metricsRegistry(factory: RelayFactory) -> CollectorRegistry:
     return registry
 
 
-#: The answer to a request that comes with a body, before any of it is
-#: read; the connection is closed after it.
-BODY_REFUSED = (
-    b"HTTP/1.1 413 Request Entity Too Large\r\n"
-    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
-)
-
-
-class BodilessRequest(Request):
+class BodilessRequest(CappedRequest):
     """
     A request of a site whose routes take no body (C{/metrics}): one that
     comes with a body gets C{413} and the connection is closed, before any
-    of the body is stored (twisted.web would spool all of it, to memory or
-    a temporary file, before the resource could refuse it).
+    of the body is stored.
     """
-
-    _refused = False
-
-    def gotLength(self, length: Optional[int]) -> None:
-        """
-        Refuse a declared body; otherwise take what twisted.web takes.
-        """
-        if length:
-            self._refuse()
-            return
-        super().gotLength(length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        """
-        Refuse the first byte of a body sent in chunks.
-        """
-        if self._refused:
-            return
-        if data:
-            self._refuse()
-            return
-        super().handleContentChunk(data)
-
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        """
-        Serve the request, unless it was refused.
-        """
-        if not self._refused:
-            super().requestReceived(command, path, version)
-
-    def _refuse(self) -> None:
-        self._refused = True
-        transport = self.channel.transport
-        if transport is not None:
-            transport.write(BODY_REFUSED)
-            transport.loseConnection()
 
 
 class MetricsSite(Site):

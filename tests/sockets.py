@@ -12,7 +12,7 @@ from twisted.internet import reactor, tcp
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import deferLater
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.tcp.factory import RelayFactory
 
@@ -31,6 +31,21 @@ def closed(
             return
         yield deferLater(reactor, 0, lambda: None)
     raise AssertionError(f"connections still open: {factory.connections}")
+
+
+def occupiedPort(test: SynchronousTestCase) -> int:
+    """
+    A port on 127.0.0.1 that another socket listens on until the end of
+    C{test}.
+    """
+    import socket
+
+    holder = socket.socket()
+    test.addCleanup(holder.close)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port: int = holder.getsockname()[1]
+    return port
 
 
 def listen(test: TestCase, factory: ServerFactory[Any]) -> int:

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from eofrelay.wiring.emfile import OUT_OF_FILES
+from tests.sockets import occupiedPort
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = "import sys; from twisted.scripts.twistd import run; sys.exit(run())"
@@ -378,18 +379,6 @@ class TwistdTests(TestCase):
         self.assertEqual(len(lines), 1, process.output)
         self.assertTrue(lines[0].startswith("eofrelay: RPi.GPIO "), lines)
 
-    def occupied(self) -> int:
-        """
-        A port on 127.0.0.1 that another socket listens on until the end of
-        the test.
-        """
-        holder = socket.socket()
-        self.addCleanup(holder.close)
-        holder.bind(("127.0.0.1", 0))
-        holder.listen(1)
-        port: int = holder.getsockname()[1]
-        return port
-
     @inlineCallbacks
     def test_portInUse(self):
         """
@@ -397,7 +386,7 @@ class TwistdTests(TestCase):
         and one line that names the address and says it is in use, with no
         traceback on the terminal or in the log, and no pid file left.
         """
-        port = self.occupied()
+        port = occupiedPort(self)
         where = f"tcp:{port}:interface=127.0.0.1"
         for options in (
             ("--listen", where),
@@ -427,7 +416,7 @@ class TwistdTests(TestCase):
         With C{--logfile}, the line is in the log, without a traceback, and
         nothing is written to the terminal.
         """
-        port = self.occupied()
+        port = occupiedPort(self)
         logFile = os.path.abspath(self.mktemp())
         process = self.spawn(
             "-n", "--pidfile=", f"--logfile={logFile}", "eofrelay",

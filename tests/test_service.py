@@ -4,8 +4,6 @@ Tests for L{eofrelay.wiring.service}: the service listening on real sockets.
 
 from __future__ import annotations
 
-import socket
-
 from twisted.internet import reactor
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.endpoints import TCP4ServerEndpoint
@@ -21,6 +19,7 @@ from eofrelay.gpio.pinrelay import PinRelay
 from eofrelay.tcp.factory import RelayFactory
 from eofrelay.wiring.listening import ListenFailed
 from eofrelay.wiring.service import RelayService
+from tests.sockets import occupiedPort
 
 
 class RelayServiceTests(TestCase):
@@ -62,18 +61,6 @@ class ListenFailureTests(TestCase):
     A port the service cannot listen on.
     """
 
-    def occupied(self) -> int:
-        """
-        A port on 127.0.0.1 that another socket listens on until the end of
-        the test.
-        """
-        holder = socket.socket()
-        self.addCleanup(holder.close)
-        holder.bind(("127.0.0.1", 0))
-        holder.listen(1)
-        port: int = holder.getsockname()[1]
-        return port
-
     def test_inUse(self) -> None:
         """
         Starting on a port in use (by L{RelayService.privilegedStartService},
@@ -81,7 +68,7 @@ class ListenFailureTests(TestCase):
         L{ListenFailed}, a L{CannotListenError}, and logs why in one
         critical line that names the address.
         """
-        port = self.occupied()
+        port = occupiedPort(self)
         for start in ("privilegedStartService", "startService"):
             factory = RelayFactory(RelayBank([PinRelay("a", MemoryPins(), 5)]))
             endpoint = TCP4ServerEndpoint(reactor, port, interface="127.0.0.1")
@@ -105,7 +92,7 @@ class ListenFailureTests(TestCase):
         pins = MemoryPins()
         relay = PinRelay("a", pins, 5, on=True, setUp=False)
         factory = RelayFactory(RelayBank([relay]))
-        busy = TCP4ServerEndpoint(reactor, self.occupied(), interface="127.0.0.1")
+        busy = TCP4ServerEndpoint(reactor, occupiedPort(self), interface="127.0.0.1")
         service = RelayService(factory, [busy], pins, setUpPins=relay.setUpPin)
         with capturedLogs():
             self.assertRaises(ListenFailed, service.privilegedStartService)

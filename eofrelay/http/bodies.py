@@ -1,17 +1,15 @@
 # -*- test-case-name: tests.test_http_api -*-
 """
-Request bodies: refused on the routes that take none, and capped on the
-others, before any of them is read (twisted.web would spool all of a body,
-to memory or a temporary file, before a resource could refuse it).
+Request bodies of the API: refused on the routes that take none, and
+capped on the others, before any of them is read (L{eofrelay.web.bodies}).
 """
 
 from __future__ import annotations
 
-from typing import Final, Optional
-
-from twisted.web.server import Request
+from typing import Final
 
 from eofrelay.http.responses import BODY_TOO_LARGE, jsonBody
+from eofrelay.web import bodies
 
 #: The largest body a request that may have one (C{POST}, C{PUT}) may
 #: have: the API reads only C{PUT}'s (C{ON}, C{OFF} or a small JSON
@@ -35,18 +33,16 @@ REFUSED: Final = (
 )
 
 
-class CappedRequest(Request):
+class CappedRequest(bodies.CappedRequest):
     """
-    A request whose body, if its method may have one (L{WITH_BODY}), is at
-    most L{MAX_BODY} bytes, and otherwise empty: one that declares or sends
-    more gets C{413} and the connection is closed, before any of the body
-    is stored.
+    A request of the API whose body, if its method may have one
+    (L{WITH_BODY}), is at most L{MAX_BODY} bytes, and otherwise empty; one
+    with more gets the JSON C{413} of L{REFUSED}.
     """
 
-    _refused = False
-    _received = 0
+    REFUSED = REFUSED
 
-    def _maxBody(self) -> int:
+    def maxBody(self) -> int:
         """
         The most bytes of body this request may have, by its method.
         """
@@ -55,39 +51,3 @@ class CappedRequest(Request):
         # is the channel's until then.
         method = getattr(self.channel, "_command", b"")
         return MAX_BODY if method.upper() in WITH_BODY else 0
-
-    def gotLength(self, length: Optional[int]) -> None:
-        """
-        Refuse a declared body that is too large; otherwise take what
-        twisted.web takes.
-        """
-        if length and length > self._maxBody():
-            self._refuse()
-            return
-        super().gotLength(length)
-
-    def handleContentChunk(self, data: bytes) -> None:
-        """
-        Refuse a body sent in chunks as soon as it is too large.
-        """
-        if self._refused:
-            return
-        self._received += len(data)
-        if self._received > self._maxBody():
-            self._refuse()
-            return
-        super().handleContentChunk(data)
-
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        """
-        Serve the request, unless it was refused.
-        """
-        if not self._refused:
-            super().requestReceived(command, path, version)
-
-    def _refuse(self) -> None:
-        self._refused = True
-        transport = self.channel.transport
-        if transport is not None:
-            transport.write(REFUSED)
-            transport.loseConnection()
