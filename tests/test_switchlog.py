@@ -10,7 +10,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay.core.relay import RelayState
-from eofrelay.core.switchlog import SwitchLog
+from eofrelay.core.switchlog import PeerCounts, SwitchLog, stateName
 from eofrelay.testing import MemoryRelay
 
 
@@ -90,3 +90,125 @@ class SwitchLogTests(SynchronousTestCase):
         self.assertIsInstance(events[0]["log_failure"].value, OSError)
         self.assertEqual(events[0]["log_namespace"], "eofrelay.state.RelayState")
         self.flushLoggedErrors(OSError)
+
+
+class FloodTests(SynchronousTestCase):
+    """
+    Tests for what L{SwitchLog} logs of more switches than
+    L{SwitchLog.LINES_PER_PERIOD} a period.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.log = SwitchLog("pump", self.clock)
+
+    def flood(self, count: int, interval: float, peers: int = 1) -> list[str]:
+        """
+        Switch C{count} times, on and off in turn, C{interval} seconds
+        apart, the peers C{p0}, C{p1}... taking turns, and the lines
+        logged meanwhile and by L{SwitchLog.flushAll}.
+        """
+        with capturedLogs() as events:
+            for index in range(count):
+                on = index % 2 == 0
+                self.log.switched(not on, on, f"p{index % peers}", stateName(on))
+                self.clock.advance(interval)
+            self.log.flushAll(count % 2 == 1)
+        return [event["log_format"].format(**event) for event in events]
+
+    def test_sustainedRate(self) -> None:
+        """
+        Ten changes a second, for a minute, are each logged one by one, and
+        nothing is left scheduled.
+        """
+        lines = self.flood(600, 0.1)
+        self.assertEqual(len(lines), 600)
+        self.assertTrue(all(" switched " in line for line in lines))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_limit(self) -> None:
+        """
+        L{SwitchLog.LINES_PER_PERIOD} switches a period are logged one by
+        one, the period's further ones summed up at its end with their
+        count, their peers and the state they left the relay in.
+        """
+        limit = SwitchLog.LINES_PER_PERIOD
+        with capturedLogs() as events:
+            for index in range(limit + 30):
+                on = index % 2 == 0
+                self.log.switched(not on, on, f"p{index % 2}", stateName(on))
+            self.clock.advance(0.5)
+            self.assertEqual(len(events), limit)
+            self.clock.advance(0.5)
+        lines = [event["log_format"].format(**event) for event in events]
+        self.assertEqual(
+            lines[limit - 1], "relay pump switched off (was on) by p1: off"
+        )
+        self.assertEqual(
+            lines[limit:],
+            [
+                "relay pump switched 30 more times within 1 s, not logged one "
+                "by one, by p0 (15), p1 (15); left off"
+            ],
+        )
+        self.assertEqual(events[limit]["count"], 30)
+        self.assertEqual(events[limit]["peers"], {"p0": 15, "p1": 15})
+        self.assertEqual(events[limit]["state"], "off")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_flood(self) -> None:
+        """
+        Under a sustained flood every period logs its first
+        L{SwitchLog.LINES_PER_PERIOD} switches and one summary, and the
+        lines account for every switch.
+        """
+        lines = self.flood(10_000, 0.001, peers=3)
+        summaries = [line for line in lines if "more times within" in line]
+        self.assertEqual(len(summaries), 10)
+        self.assertEqual(len(lines), 10 * (SwitchLog.LINES_PER_PERIOD + 1))
+        counted = sum(int(line.split()[3]) for line in summaries)
+        self.assertEqual(counted + len(lines) - len(summaries), 10_000)
+
+    def test_peers(self) -> None:
+        """
+        A summary names the peers that switched most first, at most
+        L{PeerCounts.SHOWN} of them, and counts the others.
+        """
+        peers = PeerCounts({"a": 1, "b": 7, "c": 3, "d": 3, "e": 2, "f": 1, "g": 1})
+        self.assertEqual(
+            str(peers), "b (7), c (3), d (3), e (2), a (1), 2 other peers (2)"
+        )
+
+    def test_summaryNotFormattedUnlessObserved(self) -> None:
+        """
+        The peers of a summary are formatted only by an observer that
+        formats the line.
+        """
+        for index in range(SwitchLog.LINES_PER_PERIOD + 3):
+            on = index % 2 == 0
+            self.log.switched(not on, on, "p", stateName(on))
+        with capturedLogs() as events:
+            self.log.flushAll(True)
+        self.assertIsInstance(events[0]["peers"], PeerCounts)
+
+    def test_flushAll(self) -> None:
+        """
+        L{SwitchLog.flushAll} logs what is held back, cancels the summary's
+        timer and starts afresh: the next switch is logged one by one.
+        """
+        self.flood(SwitchLog.LINES_PER_PERIOD + 5, 0.0)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        with capturedLogs() as events:
+            self.log.switched(False, True, "shutdown", "on-exit off")
+        self.assertEqual(len(events), 1)
+
+    def test_uncertainLogged(self) -> None:
+        """
+        A switch from an uncertain state is logged beyond the period's
+        lines too.
+        """
+        for index in range(SwitchLog.LINES_PER_PERIOD):
+            self.log.switched(index % 2 == 1, index % 2 == 0, "p", "on")
+        with capturedLogs() as events:
+            self.log.switched(True, False, "p", "off", certain=False)
+        self.assertEqual(len(events), 1)

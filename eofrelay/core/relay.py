@@ -368,10 +368,10 @@ class RelayState:
 
     def flushLog(self) -> None:
         """
-        Log the switches of the switch log's burst that were not logged one
-        by one, if any (see L{SwitchLog}).
+        Log what the switch log holds back (see L{SwitchLog}): the next
+        switch is logged one by one.
         """
-        self._log.flush(self._on)
+        self._log.flushAll(self._on)
 
     def _submit(self, change: Callable[..., Any], *args: object) -> Result[bool]:
         """

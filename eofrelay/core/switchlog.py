@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -26,11 +26,42 @@ def stateName(on: bool) -> str:
     return "on" if on else "off"
 
 
+class PeerCounts(dict[str, int]):
+    """
+    How many switches each peer made, as a summary line names them: the
+    peers that made most first, at most L{SHOWN} of them, with their
+    counts.  It is rendered only when an observer formats the line.
+    """
+
+    #: The most peers a summary names one by one; the others are counted.
+    SHOWN = 5
+
+    def __str__(self) -> str:
+        ranked = sorted(self.items(), key=lambda item: (-item[1], item[0]))
+        shown = [f"{peer} ({count})" for peer, count in ranked[: self.SHOWN]]
+        others = ranked[self.SHOWN :]
+        if others:
+            shown.append(
+                f"{len(others)} other peers ({sum(count for _, count in others)})"
+            )
+        return ", ".join(shown)
+
+
 class SwitchLog:
     """
     Logs each switch of one relay with its old and new state, who asked
-    for it and with which command; a burst of switches that change nothing
-    (a client repeating C{on}) is logged as its first switch and a count.
+    for it and with which command.
+
+    Two things keep a flood of switches from flooding the log (and from
+    costing more to log than to do), and account for every switch all
+    the same:
+
+      - A burst of switches that change nothing (a client repeating C{on})
+        is logged as its first switch and a count.
+      - At most L{LINES_PER_PERIOD} switches within L{PERIOD} seconds are
+        logged one by one; the further switches of that period are summed
+        up in one line at its end: how many, by which peers, and the state
+        the relay was left in.
 
     The lines are in the namespace L{SWITCHES}, as they always were.
 
@@ -40,9 +71,15 @@ class SwitchLog:
     #: A switch that changes nothing and is logged starts a burst of this
     #: many seconds: the switches of the burst that change nothing are
     #: counted, and the count is logged with the next switch that is
-    #: logged, or by L{flush} (at stop).  No timer is involved, so a
-    #: relay leaves nothing scheduled on its clock.
+    #: logged, or by L{flush} (at stop).
     SUMMARY_PERIOD = 1.0
+    #: The seconds of a period within which at most L{LINES_PER_PERIOD}
+    #: switches are logged one by one.  A period starts with the first
+    #: switch after the last one ended.
+    PERIOD = 1.0
+    #: How many switches of a period are logged one by one: people and
+    #: automations switch a relay far less often than this.
+    LINES_PER_PERIOD = 20
 
     def __init__(self, relay: str, clock: IReactorTime, source: object = None) -> None:
         """
@@ -55,29 +92,48 @@ class SwitchLog:
         self._clock = clock
         self._burstEnd: Optional[float] = None
         self._unlogged = 0
+        self._periodEnd = -1.0
+        self._lines = 0
+        self._held = PeerCounts()
+        self._heldState = False
+        self._summary: Optional[IDelayedCall] = None
 
     def switched(
         self, old: bool, new: bool, peer: str, command: str, certain: bool = True
     ) -> None:
         """
         The relay was switched from C{old} to C{new}: log it, or count it
-        within a burst.
+        within a burst or beyond a period's lines.
 
         @param certain: Whether C{old} was known for sure (not after a
             hardware failure); a switch from an uncertain state is logged.
         """
+        now = self._clock.seconds()
         if (
             certain
             and old == new
             and self._burstEnd is not None
             and command in REPEATABLE
-            and self._clock.seconds() < self._burstEnd
+            and now < self._burstEnd
         ):
             self._unlogged += 1
             return
+        if now >= self._periodEnd:
+            self._endPeriod()
+            self._periodEnd = now + self.PERIOD
+        elif self._lines >= self.LINES_PER_PERIOD and certain:
+            held = self._held
+            held[peer] = held.get(peer, 0) + 1
+            self._heldState = new
+            if self._summary is None:
+                self._summary = self._clock.callLater(
+                    self._periodEnd - now, self._endPeriod
+                )
+            return
+        self._lines += 1
         self.flush(old)
         if old == new and command in REPEATABLE:
-            self._burstEnd = self._clock.seconds() + self.SUMMARY_PERIOD
+            self._burstEnd = now + self.SUMMARY_PERIOD
         self.log.info(
             "relay {relay} switched {new} (was {old}) by {peer}: {command}",
             relay=self.relay,
@@ -86,6 +142,30 @@ class SwitchLog:
             peer=peer,
             command=command,
         )
+
+    def _endPeriod(self) -> None:
+        """
+        End the period: log how many of its switches were not logged one
+        by one, if any, and by whom.
+        """
+        if self._summary is not None:
+            if self._summary.active():
+                self._summary.cancel()
+            self._summary = None
+        self._periodEnd = -1.0
+        self._lines = 0
+        held = self._held
+        if held:
+            self._held = PeerCounts()
+            self.log.info(
+                "relay {relay} switched {count} more times within {period:g} s, "
+                "not logged one by one, by {peers}; left {state}",
+                relay=self.relay,
+                count=sum(held.values()),
+                period=self.PERIOD,
+                peers=held,
+                state=stateName(self._heldState),
+            )
 
     def flush(self, state: bool) -> None:
         """
@@ -104,6 +184,16 @@ class SwitchLog:
                 state=stateName(state),
             )
             self._unlogged = 0
+
+    def flushAll(self, state: bool) -> None:
+        """
+        Log everything held back, ending the period and the burst (at
+        stop): the next switch is logged one by one.
+
+        @param state: The relay's state now.
+        """
+        self._endPeriod()
+        self.flush(state)
 
     def failed(
         self, failure: Failure, old: bool, new: bool, peer: str, command: str

@@ -230,6 +230,9 @@ class RelayService(MultiService):
         (C{"keep"}).
         """
         bank = self.factory.bank
+        # What the switch log holds back comes first, and the exit policy's
+        # switches are then logged one by one, whatever came before.
+        bank.flushLog()
         if self.onExit == "keep":
             ended = DeferredList(
                 [relay.endPulse() for relay in bank.relays if relay.pulsing]
