@@ -184,8 +184,10 @@ class RelayFactory(ServerFactory):
 
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
         """
-        A relay changed: tell the watchers.
+        A relay changed: tell the watchers, if any.
         """
+        if not self.watchers:
+            return
         event = f"event: {relay.name} {stateName(new)}".encode("ascii")
         for watcher in list(self.watchers):
             watcher.sendEvent(event)
