@@ -83,6 +83,8 @@ class Result:
     rss_before_kib: Optional[int] = None
     rss_after_kib: Optional[int] = None
     bytes_per_connection: Optional[float] = None
+    rss_used_kib: Optional[int] = None
+    bytes_per_used_connection: Optional[float] = None
     clientCpu: Optional[float] = None
     serverCpu: Optional[float] = None
 
@@ -183,6 +185,15 @@ class ReplyChecker:
         total = offset + len(data)
         self.offset = total % len(REPLY)
         return total // len(REPLY)
+
+
+def freePort() -> int:
+    """
+    A port the kernel has just handed out for 127.0.0.1, now free again.
+    """
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
 
 
 def scenarioName(scenario: str, commands: str) -> str:
@@ -594,7 +605,11 @@ def idle(
     backlog never overflows.  After the RSS is read, every connection
     sends a command of the workload C{commands} (with C{alternate},
     C{on<EOF>} and C{off<EOF>} from one connection to the next) and must
-    get C{success<EOF>}, which shows that the server kept them all.
+    get C{success<EOF>}, which shows that the server kept them all; the
+    RSS is read once more after C{settle} seconds, with the connections
+    still open and idle again (C{rss_used_kib},
+    C{bytes_per_used_connection}): what a connection costs once it has
+    been used.
     """
     requests = _requests(commands)
     result = Result(scenarioName("idle", commands))
@@ -622,6 +637,11 @@ def idle(
             (result.rss_after_kib - result.rss_before_kib) * 1024 / max(1, len(socks))
         )
         _checkAll(socks, result, requests)
+        time.sleep(settle)
+        result.rss_used_kib = rssKiB(serverPid)
+        result.bytes_per_used_connection = (
+            (result.rss_used_kib - result.rss_before_kib) * 1024 / max(1, len(socks))
+        )
     except OSError as error:
         result.fail(f"idle: {error}")
     finally:

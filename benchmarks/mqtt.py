@@ -22,56 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks import load
-from benchmarks.run import EOFRELAY, QUICK, ROOT, Server, Settings, freePort
+from benchmarks.frontends import NODE, startBroker, waitUntilOnline
+from benchmarks.run import EOFRELAY, QUICK, ROOT, Server, Settings
 
 SCENARIOS = ("round-trip-switching", "pipelined-switching")
-
-
-def startBroker(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """
-    Start mosquitto on a free port of 127.0.0.1, without persistence.
-    """
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    port = freePort()
-    config = directory / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "user root\n"
-    )
-    broker = subprocess.Popen(
-        [binary, "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            load._connect(port, timeout=0.1).close()
-            return broker, port
-        except OSError:
-            time.sleep(0.05)
-    broker.kill()
-    raise RuntimeError("mosquitto did not start")
-
-
-def availability(port: int) -> bytes:
-    """
-    What the benchmark's eofrelay last said on its availability topic.
-    """
-    from paho.mqtt import subscribe
-
-    message = subscribe.simple(
-        "eofrelay/bench/availability", hostname="127.0.0.1", port=port
-    )
-    assert not isinstance(message, list)
-    return bytes(message.payload)
 
 
 def measure(
@@ -85,12 +44,7 @@ def measure(
     server = Server(EOFRELAY, extra=extra)
     try:
         if extra:
-            for _ in range(100):
-                if availability(port) == b"online":
-                    break
-                time.sleep(0.05)
-            else:
-                raise RuntimeError("the bridge did not connect")
+            waitUntilOnline(port)
         load.persistent(
             server.port, settings.concurrency, depth, settings.warmUp, server.pid,
             commands,
@@ -123,7 +77,7 @@ def main() -> None:
             variants = [
                 ("without --mqtt", []),
                 ("with --mqtt", ["--mqtt", f"mqtt://127.0.0.1:{port}",
-                                 "--mqtt-node-id", "bench"]),
+                                 "--mqtt-node-id", NODE]),
             ]  # fmt: skip
             rates: dict[tuple[str, str], list[float]] = {}
             for round in range(repeat):
