@@ -14,6 +14,7 @@ L{EventStream.DROP_AFTER} seconds is dropped.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Final, Optional
 
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
@@ -40,9 +41,11 @@ def relayObject(name: str, on: bool) -> dict[str, str]:
     return {"name": name, "state": stateName(on)}
 
 
+@lru_cache(maxsize=1024)
 def relayEvent(name: str, on: bool) -> bytes:
     """
-    The C{relay} event of one relay's state.
+    The C{relay} event of one relay's state, built once for each relay and
+    state.
     """
     data = json.dumps(relayObject(name, on)).encode("ascii")
     return b"event: relay\ndata: " + data + b"\n\n"

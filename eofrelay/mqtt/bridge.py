@@ -124,14 +124,16 @@ class MQTTBridge(Service):
     @ivar statesPublished: How many states were published.
     @ivar connection: The connection to the broker, while there is one.
     @cvar WINDOW: How many publishes may wait for the broker's
-        acknowledgement at once, before changes are coalesced.
+        acknowledgement at once, before changes are coalesced: one, so
+        that a flood of changes costs one publish per acknowledgement
+        (each relay's latest state), not one per change.
     @cvar STABLE: Seconds a connection must have lasted for the delay
         before the next attempt to start again from 1 second.
     @cvar STOP_TIMEOUT: Seconds the stop waits for the broker at most.
     """
 
     log = Logger()
-    WINDOW = 16
+    WINDOW = 1
     STABLE = 10.0
     STOP_TIMEOUT = 5.0
 

@@ -22,13 +22,13 @@ from eofrelay.core.bank import RelayBank
 from eofrelay.core.clocks import clockOrReactor
 from eofrelay.core.logs import REFUSALS, NamedLogger
 from eofrelay.core.relay import RelayState
-from eofrelay.core.switchlog import stateName
 from eofrelay.interfaces import IRelay
 from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.tcp.tlsfailures import TLSFailureLog
 from eofrelay.wire import replies
 from eofrelay.wire.addresses import describePeer
 from eofrelay.wire.framing import StreamProtocol
+from eofrelay.wire.replies import watchEvent
 
 if TYPE_CHECKING:
     from eofrelay.core.statefile import StateFile
@@ -188,7 +188,7 @@ class RelayFactory(ServerFactory):
         """
         if not self.watchers:
             return
-        event = f"event: {relay.name} {stateName(new)}".encode("ascii")
+        event = watchEvent(relay.name, new)
         for watcher in list(self.watchers):
             watcher.sendEvent(event)
 

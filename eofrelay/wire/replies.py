@@ -11,6 +11,7 @@ client's errors are both defined here, once.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 SUCCESS: Final = b"success"
@@ -72,3 +73,12 @@ def isWord(text: str) -> bool:
     message.)
     """
     return _WORD.match(text) is not None and "<EOF>" not in text
+
+
+@lru_cache(maxsize=1024)
+def watchEvent(relay: str, on: bool) -> bytes:
+    """
+    The C{event: NAME on} (or C{off}) message that tells watchers of a
+    change, built once for each relay and state.
+    """
+    return f"event: {relay} {'on' if on else 'off'}".encode("ascii")
