@@ -611,6 +611,21 @@ class MemoryPinsTests(SynchronousTestCase):
         pins.setup(17, False, False)
         self.assertRaises(GPIOUnavailable, pins.setup, 17, False, False)
         self.assertRaises(ValueError, pins.write, 18, True)
+        self.assertRaises(ValueError, pins.write, -1, True)
+
+    def test_anyPinNumber(self) -> None:
+        """
+        The history records any pin number as it was written, high ones
+        (an expander's lines) included.
+        """
+        pins = MemoryPins()
+        for pin in (0, 63, 64, 500):
+            pins.setup(pin, True, False)
+            pins.write(pin, True)
+        self.assertEqual(
+            pins.history[1::2], [(0, True), (63, True), (64, True), (500, True)]
+        )
+        self.assertEqual(pins.outputs, {0: False, 63: False, 64: False, 500: False})
 
 
 class MemoryPinsKeepAndInputTests(SynchronousTestCase):

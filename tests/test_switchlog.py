@@ -4,11 +4,21 @@ Tests for L{eofrelay.core.switchlog}: the audit trail of one relay.
 
 from __future__ import annotations
 
+from typing import cast
+
 from twisted.internet.task import Clock
-from twisted.logger import capturedLogs
+from twisted.logger import (
+    ILogObserver,
+    LogEvent,
+    Logger,
+    LogLevel,
+    LogPublisher,
+    capturedLogs,
+)
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from eofrelay.core.logs import EventLogger
 from eofrelay.core.relay import RelayState
 from eofrelay.core.switchlog import PeerCounts, SwitchLog, stateName
 from eofrelay.testing import MemoryRelay
@@ -212,3 +222,41 @@ class FloodTests(SynchronousTestCase):
         with capturedLogs() as events:
             self.log.switched(True, False, "p", "off", certain=False)
         self.assertEqual(len(events), 1)
+
+
+class EventLoggerTests(SynchronousTestCase):
+    """
+    Tests for L{EventLogger}, the switch log's logger.
+    """
+
+    def test_sameEvents(self) -> None:
+        """
+        Its events have the keys and values a plain L{Logger}'s have.
+        """
+        source = object()
+        events: list[LogEvent] = []
+        observer = LogPublisher(cast(ILogObserver, events.append))
+        for logger in (
+            Logger("a.b", source, observer=observer),
+            EventLogger("a.b", source, observer=observer),
+        ):
+            logger.info("x {y}", y=1)
+        plain, fast = events
+        self.assertEqual(set(plain), set(fast))
+        for key in plain:
+            if key not in ("log_logger", "log_time"):
+                self.assertEqual(plain[key], fast[key], key)
+        self.assertIsInstance(fast["log_logger"], EventLogger)
+        self.assertEqual(fast["log_level"], LogLevel.info)
+
+    def test_trace(self) -> None:
+        """
+        An event with C{log_trace} records the logger and its observer, as
+        with a plain L{Logger}.
+        """
+        events: list[LogEvent] = []
+        observer = LogPublisher(cast(ILogObserver, events.append))
+        logger = EventLogger("a.b", observer=observer)
+        trace: list[object] = []
+        logger.warn("x", log_trace=trace)
+        self.assertEqual(trace[0], (logger, observer))

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Optional
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from eofrelay.core.logs import SWITCHES
+from eofrelay.core.logs import SWITCHES, EventLogger
 
 #: The commands whose repeats, when they change nothing, are counted rather
 #: than logged one by one (pulses, toggles, interlocks and the exit policy
@@ -88,7 +87,7 @@ class SwitchLog:
             relay's L{RelayState}, as they always have.
         """
         self.relay = relay
-        self.log = Logger(SWITCHES, source)
+        self.log = EventLogger(SWITCHES, source)
         self._clock = clock
         self._burstEnd: Optional[float] = None
         self._unlogged = 0
@@ -108,6 +107,10 @@ class SwitchLog:
         @param certain: Whether C{old} was known for sure (not after a
             hardware failure); a switch from an uncertain state is logged.
         """
+        if self._summary is not None and certain:
+            # The period's lines are written, and its end is due: counted.
+            self._hold(new, peer)
+            return
         now = self._clock.seconds()
         if (
             certain
@@ -122,13 +125,10 @@ class SwitchLog:
             self._endPeriod()
             self._periodEnd = now + self.PERIOD
         elif self._lines >= self.LINES_PER_PERIOD and certain:
-            held = self._held
-            held[peer] = held.get(peer, 0) + 1
-            self._heldState = new
-            if self._summary is None:
-                self._summary = self._clock.callLater(
-                    self._periodEnd - now, self._endPeriod
-                )
+            self._summary = self._clock.callLater(
+                self._periodEnd - now, self._endPeriod
+            )
+            self._hold(new, peer)
             return
         self._lines += 1
         self.flush(old)
@@ -142,6 +142,14 @@ class SwitchLog:
             peer=peer,
             command=command,
         )
+
+    def _hold(self, new: bool, peer: str) -> None:
+        """
+        Count a switch to C{new} by C{peer} for the period's summary.
+        """
+        held = self._held
+        held[peer] = held.get(peer, 0) + 1
+        self._heldState = new
 
     def _endPeriod(self) -> None:
         """

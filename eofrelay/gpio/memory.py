@@ -13,6 +13,11 @@ from zope.interface import implementer
 from eofrelay.gpio import GPIOUnavailable
 from eofrelay.interfaces import IPins
 
+#: The pins whose history entries are made once: a simulation switched
+#: hundreds of thousands of times a second allocates no tuple per switch.
+_PINS = 64
+_ENTRIES = tuple(((pin, False), (pin, True)) for pin in range(_PINS))
+
 
 @implementer(IPins)
 class MemoryPins:
@@ -100,12 +105,14 @@ class MemoryPins:
         """
         Drive C{on} on C{pin}.
         """
-        if pin not in self.levels:
-            raise ValueError(f"GPIO {pin} is not set up")
+        try:
+            activeLow = self.activeLow[pin]
+        except KeyError:
+            raise ValueError(f"GPIO {pin} is not set up") from None
         self.levels[pin] = on
-        self.outputs[pin] = on != self.activeLow[pin]
+        self.outputs[pin] = on != activeLow
         history = self.history
-        history.append((pin, on))
+        history.append(_ENTRIES[pin][on] if 0 <= pin < _PINS else (pin, on))
         if len(history) > 2 * self.HISTORY:
             del history[: -self.HISTORY]
 
