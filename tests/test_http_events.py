@@ -55,6 +55,17 @@ def streamTimers(http: FakeHTTP) -> list[object]:
     ]
 
 
+def hubTimers(http: FakeHTTP) -> list[object]:
+    """
+    The calls pending on the clock to send a turn's changes.
+    """
+    return [
+        call
+        for call in http.clock.getDelayedCalls()
+        if "sendChanges" in repr(call.func)  # type: ignore[attr-defined]
+    ]
+
+
 class StreamTests(SynchronousTestCase):
     """
     The events of one stream.
@@ -198,6 +209,71 @@ class StreamTests(SynchronousTestCase):
         self.assertEqual(http.events.streams, set())
         self.assertEqual(streamTimers(http), [])
 
+    def test_oneWriteATurn(self) -> None:
+        """
+        The events of the changes of one turn of the reactor are written
+        together, in order, at the start of the next turn.
+        """
+        http = FakeHTTP()
+        _, transport = self.open(http)
+        before = len(transport.value())
+        for _ in range(3):
+            http.bank.relay("pump").toggle()
+        http.bank.relay("lamp").switch(True)
+        self.assertEqual(len(transport.value()), before)
+        http.clock.advance(0)
+        self.assertEqual(
+            parseEvents(self.body(transport))[2:],
+            [
+                ("relay", {"name": "pump", "state": "on"}),
+                ("relay", {"name": "pump", "state": "off"}),
+                ("relay", {"name": "pump", "state": "on"}),
+                ("relay", {"name": "lamp", "state": "on"}),
+            ],
+        )
+        self.assertEqual(transport.value()[before:].count(b"\r\n"), 2)
+        self.assertEqual(hubTimers(http), [])
+
+    def test_openedWithinATurn(self) -> None:
+        """
+        A stream opened while changes wait for the next turn starts with
+        the states they left, and gets none of them again; the streams
+        open before get them first.
+        """
+        http = FakeHTTP()
+        _, first = self.open(http)
+        http.bank.relay("pump").switch(True)
+        _, second = self.open(http)
+        http.clock.advance(0)
+        self.assertEqual(
+            parseEvents(self.body(first))[-1],
+            ("relay", {"name": "pump", "state": "on"}),
+        )
+        self.assertEqual(
+            parseEvents(self.body(second)),
+            [
+                ("relay", {"name": "pump", "state": "on"}),
+                ("relay", {"name": "lamp", "state": "off"}),
+            ],
+        )
+
+    def test_finishSendsTheLastChanges(self) -> None:
+        """
+        Ending the streams (the service stops) sends the changes of the
+        turn first, and leaves nothing scheduled.
+        """
+        http = FakeHTTP()
+        _, transport = self.open(http)
+        http.bank.relay("pump").switch(True)
+        http.events.finishAll()
+        [response] = parseResponses(transport.value())
+        self.assertTrue(response.complete)
+        self.assertEqual(
+            parseEvents(response.body)[-1],
+            ("relay", {"name": "pump", "state": "on"}),
+        )
+        self.assertEqual(hubTimers(http), [])
+
     def test_manyStreams(self) -> None:
         """
         Each open stream gets every change.
@@ -205,6 +281,7 @@ class StreamTests(SynchronousTestCase):
         http = FakeHTTP()
         transports = [self.open(http)[1] for _ in range(3)]
         http.bank.relay("lamp").switch(True)
+        http.clock.advance(0)
         for transport in transports:
             self.assertEqual(
                 parseEvents(self.body(transport))[-1],
