@@ -123,6 +123,14 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         control, and have small writes sent at once (L{noDelay}).
         """
         self._connected = True
+        # What every connection sets once it has received a segment, set
+        # now and always in this order: the instance dictionaries of all
+        # connections then keep sharing their keys (tracemalloc: 1.4 KB
+        # of Python objects per connection after a command instead of 2.1).
+        self._buffer = b""
+        self._batch = None
+        self._batchSize = 0
+        self._received = False
         factory = self.factory
         self.MAX_LENGTH = factory.maxLine
         self.peer = describePeer(self.transport.getPeer())
