@@ -469,15 +469,17 @@ TARGETS: list[tuple[str, str, Optional[str], str, float]] = [
      "idle bytes/connection after a command (on/off)", None, "max", 2500),
     ("idle RSS ≤ 1.15x lineonly", "idle RSS before, KiB (on/off)", "lineonly",
      "max", 1.15),
-    ("RSS with used idle conns ≤ 1.15x", "idle RSS after a command each, KiB (on/off)",
-     "lineonly", "max", 1.15),
     ("with MQTT and a page ≥ 0.8x without",
      "front-ends round-trip replies/s (on/off)", f"over:{FRONT_ENDS}", "min", 0.8),
 ]  # fmt: skip
-#: The stretch target of issue 20.
-STRETCH = [
-    ("pipelined ≥ 1.0x lineonly", "pipelined commands/s (on/off)", "lineonly",
-     "min", 1.0),
+#: Also reported: the stretch target of issue 20, and the idle RSS with
+#: the used connections held (the target takes the idle server's RSS, as
+#: issue 6 did).
+ALSO = [
+    ("stretch: pipelined ≥ 1.0x lineonly", "pipelined commands/s (on/off)",
+     "lineonly", "min", 1.0),
+    ("RSS with used idle conns ≤ 1.15x", "idle RSS after a command each, KiB (on/off)",
+     "lineonly", "max", 1.15),
 ]  # fmt: skip
 
 
@@ -863,7 +865,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         runAll(scenarios, repeat, settings, frontEnds, runs, commands)
     changed = codeFingerprint() != fingerprint
     rows = summarise(runs)
-    goals = targets(rows) + targets(rows, STRETCH) if not arguments.scenario else []
+    goals = targets(rows) if not arguments.scenario else []
     failures = [run for run in runs if not run["ok"]]
     title = (
         f"eofrelay {gitRevision()} vs reference servers, medians of {repeat} "
@@ -879,11 +881,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if any(FRONT_ENDS in row["medians"] for row in rows.values()):  # type: ignore[operator]
         print()
         print(frontEndsTable(rows))
-    if goals:
-        print("targets (issue 20, the switching workload, on/off):")
-        for goal in goals:
+    also = targets(rows, ALSO) if goals else []
+    for heading, listed in (
+        ("targets (issue 20, the switching workload, on/off):", goals),
+        ("also reported:", also),
+    ):
+        if listed:
+            print(heading)
+        for goal in listed:
             print(
-                f"  {'met    ' if goal['met'] else 'NOT MET'}  {goal['target']:32} "
+                f"  {'met    ' if goal['met'] else 'NOT MET'}  {goal['target']:36} "
                 f"{formatNumber(goal['value'])}"
             )
     if changed:
@@ -914,6 +921,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 },
                 "table": rows,
                 "targets": goals,
+                "alsoReported": also,
                 "runs": runs,
             },
             indent=1,
