@@ -34,6 +34,38 @@ class SequencerTests(SynchronousTestCase):
         self.assertRaises(ValueError, sequencer.runNow, fails)
         self.assertTrue(sequencer.idle)
 
+    def test_runNowOr(self) -> None:
+        """
+        L{Sequencer.runNowOr} runs its first operation at once when nothing
+        is queued or in progress, and queues its second otherwise, with the
+        same arguments.
+        """
+        sequencer = Sequencer()
+        calls: list[tuple[str, int]] = []
+
+        def now(value: int) -> int:
+            calls.append(("now", value))
+            return value
+
+        def queued(value: int) -> int:
+            calls.append(("queued", value))
+            return value
+
+        self.assertEqual(sequencer.runNowOr(now, queued, 1), 1)
+        waited: Deferred[int] = Deferred()
+
+        def waiting() -> Deferred[int]:
+            return waited
+
+        sequencer.runNow(waiting)
+        result = sequencer.runNowOr(now, queued, 2)
+        self.assertEqual(calls, [("now", 1)])
+        waited.callback(0)
+        assert isinstance(result, Deferred)
+        self.assertEqual(self.successResultOf(result), 2)
+        self.assertEqual(calls, [("now", 1), ("queued", 2)])
+        self.assertTrue(sequencer.idle)
+
     def test_waitsForDeferred(self) -> None:
         """
         Operations submitted while one waits for its Deferred run after it,

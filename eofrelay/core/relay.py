@@ -259,10 +259,12 @@ class RelayState:
         """
         if self._pulse.call is None and self._blink is None:
             # The common case, without what ending a pulse takes; with no
-            # interlock partners to switch off first and nothing queued
+            # interlock partners to switch off first, and nothing queued
             # before it (which could start a pulse), it is only driving.
-            if not self.partners and self.sequencer.idle:
-                return self.sequencer.runNow(self._drive, on, peer, command)
+            if not self.partners:
+                return self.sequencer.runNowOr(
+                    self._drive, self._change, on, peer, command
+                )
             return self.sequencer.runNow(self._change, on, peer, command)
         return self._submit(self._change, on, peer, command)
 

@@ -68,8 +68,23 @@ class Sequencer:
 
         @return: The operation's result, or a Deferred for it.
         """
+        return self.runNowOr(operation, operation, *args)
+
+    def runNowOr(
+        self,
+        operation: Callable[..., T | Deferred[T]],
+        queued: Callable[..., T | Deferred[T]],
+        *args: object,
+    ) -> T | Deferred[T]:
+        """
+        Like L{runNow}, but queue C{queued} instead of C{operation} when
+        it cannot run at once: what the operation has to do may then have
+        changed by the time it runs, and C{queued} sees to that.
+
+        @return: The operation's result, or a Deferred for it.
+        """
         if self._running or self._waiting or self._queue:
-            return self.run(operation, *args)
+            return self.run(queued, *args)
         self._running = True
         try:
             outcome = operation(*args)

@@ -107,20 +107,34 @@ class SwitchLog:
         @param certain: Whether C{old} was known for sure (not after a
             hardware failure); a switch from an uncertain state is logged.
         """
-        if self._summary is not None and certain:
-            # The period's lines are written, and its end is due: counted.
-            self._hold(new, peer)
-            return
-        now = self._clock.seconds()
-        if (
-            certain
-            and old == new
-            and self._burstEnd is not None
-            and command in REPEATABLE
-            and now < self._burstEnd
-        ):
-            self._unlogged += 1
-            return
+        if self._summary is None or not certain:
+            now = self._clock.seconds()
+            if (
+                certain
+                and old == new
+                and self._burstEnd is not None
+                and command in REPEATABLE
+                and now < self._burstEnd
+            ):
+                self._unlogged += 1
+                return
+            if self._logLine(now, old, new, peer, command, certain):
+                return
+        # The period's lines are written, and its end is due: counted.
+        held = self._held
+        held[peer] = held.get(peer, 0) + 1
+        self._heldState = new
+
+    def _logLine(
+        self, now: float, old: bool, new: bool, peer: str, command: str, certain: bool
+    ) -> bool:
+        """
+        Log a switch on a line of its own if the period has lines left (a
+        new period starts when the last one is over), or if it is not
+        C{certain}; otherwise start the timer of the period's summary.
+
+        @return: Whether the switch was logged.
+        """
         if now >= self._periodEnd:
             self._endPeriod()
             self._periodEnd = now + self.PERIOD
@@ -128,8 +142,7 @@ class SwitchLog:
             self._summary = self._clock.callLater(
                 self._periodEnd - now, self._endPeriod
             )
-            self._hold(new, peer)
-            return
+            return False
         self._lines += 1
         self.flush(old)
         if old == new and command in REPEATABLE:
@@ -142,14 +155,7 @@ class SwitchLog:
             peer=peer,
             command=command,
         )
-
-    def _hold(self, new: bool, peer: str) -> None:
-        """
-        Count a switch to C{new} by C{peer} for the period's summary.
-        """
-        held = self._held
-        held[peer] = held.get(peer, 0) + 1
-        self._heldState = new
+        return True
 
     def _endPeriod(self) -> None:
         """
