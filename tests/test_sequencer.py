@@ -52,12 +52,8 @@ class SequencerTests(SynchronousTestCase):
             return value
 
         self.assertEqual(sequencer.runNowOr(now, queued, 1), 1)
-        waited: Deferred[int] = Deferred()
-
-        def waiting() -> Deferred[int]:
-            return waited
-
-        sequencer.runNow(waiting)
+        waited: Any = Deferred()
+        sequencer.runNow(lambda: waited)
         result = sequencer.runNowOr(now, queued, 2)
         self.assertEqual(calls, [("now", 1)])
         waited.callback(0)
