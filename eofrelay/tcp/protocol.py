@@ -205,7 +205,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         Send this connection an event for every change from now on; it is
         exempt from the idle timeout and kept honest by TCP keepalive.
         """
-        self.factory.watchers.add(self)
+        self.factory.addWatcher(self)
         self.setTimeout(None)
         setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
         if setKeepAlive is not None:
