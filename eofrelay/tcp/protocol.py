@@ -51,6 +51,11 @@ class RelayServer(TypingProtocol):
     watchers: set[RelayProtocol]
     tlsFailures: TLSFailureLog
 
+    def addWatcher(self, watcher: RelayProtocol) -> None:
+        """
+        Send C{watcher} an event for every change from now on.
+        """
+
 
 @implementer(ISession, IPushProducer)
 class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
