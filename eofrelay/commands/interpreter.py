@@ -5,7 +5,6 @@ The meaning of every command: one message in, one reply out.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Final, Optional, Union, cast
 
@@ -14,6 +13,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from eofrelay.commands.access import Authenticator, FailedAuthentications
+from eofrelay.commands.counts import CommandCounts
 from eofrelay.commands.parsing import CommandError, parseMessage
 from eofrelay.commands.session import ISession
 from eofrelay.core.bank import RelayBank
@@ -110,7 +110,8 @@ class CommandInterpreter:
 
     @ivar bank: The relays commanded.
     @ivar authenticator: What C{auth} is checked by.
-    @ivar commandCounts: Replies by verb and result, for the metrics.
+    @ivar commandCounts: Replies by verb and result, for the metrics (a
+        L{CommandCounts}).
     @cvar CACHE_SIZE: How many meanings are remembered at most.
     @cvar CACHE_LENGTH: The longest message whose meaning is remembered.
     """
@@ -135,9 +136,7 @@ class CommandInterpreter:
         """
         self.bank = bank
         self.authenticator = Authenticator(token, clock or bank.clock)
-        # A defaultdict rather than a Counter: counting is on every
-        # command's path, and a Counter's item access costs twice as much.
-        self.commandCounts: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.commandCounts = CommandCounts()
         self._meanings: dict[bytes, Meaning] = {}
         self._help = b"commands: " + " ".join(VERBS).encode("ascii")
         self._prepare: dict[str, Callable[[tuple[str, ...]], Meaning]] = {
@@ -164,10 +163,10 @@ class CommandInterpreter:
                     # Switching one relay on or off, the commonest command,
                     # is done here rather than by a method of its own: a
                     # call less is 5% of it (benchmarks.inprocess).
-                    relay, on = arguments
+                    relay, on, successes = arguments
                     switched = relay.switch(on, session.peer, verb)
                     if switched.__class__ is bool:
-                        self.commandCounts[verb, "ok"] += 1
+                        successes[0] += 1
                         return _SUCCESS
                     reply = then(switched, _success)
                 else:
@@ -175,7 +174,7 @@ class CommandInterpreter:
             except Exception:
                 reply = self._failed(Failure(), session.peer)
         if isinstance(reply, bytes):
-            self.commandCounts[verb, resultOf(reply)] += 1
+            self.commandCounts.count(verb, resultOf(reply))
             return reply
         return reply.addErrback(self._failed, session.peer).addCallback(
             self._counted, verb
@@ -202,7 +201,7 @@ class CommandInterpreter:
         @param verb: A verb the server knows, or C{"invalid"}: never a
             string of the client's own.
         """
-        self.commandCounts[verb, resultOf(reply)] += 1
+        self.commandCounts.count(verb, resultOf(reply))
 
     def _counted(self, reply: bytes, verb: str) -> bytes:
         """
@@ -286,7 +285,8 @@ class CommandInterpreter:
             if on and self.bank.interlocks:
                 raise CommandError(replies.BAD_ARGUMENT)
             return (verb, False, self._switchAll, (on, f"{verb} all"))
-        return (verb, False, None, (self._relay(arguments), on))
+        successes = self.commandCounts.successes(verb)
+        return (verb, False, None, (self._relay(arguments), on, successes))
 
     def _prepare_on(self, arguments: tuple[str, ...]) -> Meaning:
         return self._prepareSwitch(True, arguments)

@@ -17,6 +17,7 @@ from twisted.internet.protocol import Protocol, ServerFactory
 
 from eofrelay._deprecated import warnMoved
 from eofrelay.commands.access import FailedAuthentications, Network, isAllowed
+from eofrelay.commands.counts import CommandCounts
 from eofrelay.commands.interpreter import CommandInterpreter
 from eofrelay.core.bank import RelayBank
 from eofrelay.core.clocks import clockOrReactor
@@ -238,7 +239,7 @@ class RelayFactory(ServerFactory):
         return self.commands.token
 
     @property
-    def commandCounts(self) -> dict[tuple[str, str], int]:
+    def commandCounts(self) -> CommandCounts:
         """
         Deprecated: C{commands.commandCounts}.
         """
