@@ -5,6 +5,7 @@ The switch log of one relay: the audit trail of who switched it, and how.
 
 from __future__ import annotations
 
+import heapq
 from typing import Optional
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -36,13 +37,15 @@ class PeerCounts(dict[str, int]):
     SHOWN = 5
 
     def __str__(self) -> str:
-        ranked = sorted(self.items(), key=lambda item: (-item[1], item[0]))
-        shown = [f"{peer} ({count})" for peer, count in ranked[: self.SHOWN]]
-        others = ranked[self.SHOWN :]
+        # Not sorted whole: one-shot clients are a new peer each.
+        ranked = heapq.nsmallest(
+            self.SHOWN, self.items(), key=lambda item: (-item[1], item[0])
+        )
+        shown = [f"{peer} ({count})" for peer, count in ranked]
+        others = len(self) - len(ranked)
         if others:
-            shown.append(
-                f"{len(others)} other peers ({sum(count for _, count in others)})"
-            )
+            switches = sum(self.values()) - sum(count for _, count in ranked)
+            shown.append(f"{others} other peers ({switches})")
         return ", ".join(shown)
 
 
