@@ -31,6 +31,8 @@ class CommandCountsTests(SynchronousTestCase):
         self.assertNotIn(("off", "ok"), counts)
         self.assertRaises(KeyError, lambda: counts["off", "ok"])
         self.assertRaises(KeyError, lambda: counts["off", "bad argument"])
+        self.assertIsNone(counts.get("on"))  # type: ignore[call-overload]
+        self.assertNotIn("x", counts)
         self.assertEqual(
             repr(counts), "CommandCounts({('on', 'ok'): 3, ('on', 'unknown relay'): 1})"
         )

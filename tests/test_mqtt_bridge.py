@@ -515,9 +515,9 @@ class FloodTests(SynchronousTestCase):
 
     def test_coalesced(self) -> None:
         """
-        At most L{MQTTBridge.WINDOW} publishes wait for the broker; the
-        changes beyond are coalesced per relay (its latest state wins), and
-        the last state of every relay is published.
+        At most one publish waits for the broker on each relay's state
+        topic; the changes beyond are coalesced per relay (its latest state
+        wins), and the last state of every relay is published.
         """
         bridged = Bridged(self)
         connection = bridged.connected()
@@ -527,7 +527,7 @@ class FloodTests(SynchronousTestCase):
         for _ in range(1000):
             protocol.dataReceived(b"toggle pump<EOF>toggle lamp<EOF>")
         protocol.dataReceived(b"on pump<EOF>")
-        window = MQTTBridge.WINDOW
+        window = 2  # one for each relay's state topic
         self.assertEqual(len(connection.published) - before, window)
         for _ in range(10):
             connection.acknowledgeAll()
@@ -537,6 +537,53 @@ class FloodTests(SynchronousTestCase):
         self.assertEqual(last["eofrelay/pi1/pump/state"], b"ON")
         self.assertEqual(last["eofrelay/pi1/lamp/state"], b"OFF")
         self.assertEqual(transport.value().count(b"success<EOF>"), 2001)
+
+    def test_relaysDoNotWait(self) -> None:
+        """
+        A relay's change is published while another relay's publish waits
+        for the broker: a pulse of one relay is not hidden behind a change
+        of another.
+        """
+        bridged = Bridged(self)
+        connection = bridged.connected()
+        connection.autoAcknowledge = False
+        before = len(connection.published)
+        protocol, _ = connect(bridged.factory)
+        protocol.dataReceived(b"on lamp<EOF>pulse pump 10<EOF>")
+        bridged.clock.advance(0.01)
+        connection.acknowledgeAll()
+        self.assertEqual(
+            connection.messages()[before:],
+            [
+                ("eofrelay/pi1/lamp/state", b"ON"),
+                ("eofrelay/pi1/pump/state", b"ON"),
+                ("eofrelay/pi1/pump/state", b"OFF"),
+            ],
+        )
+
+    def test_changeAndBack(self) -> None:
+        """
+        A relay that changes and changes back while its last publish waits
+        for the broker (a pulse shorter than the round trip) is published
+        with both states, in order.
+        """
+        bridged = Bridged(self)
+        connection = bridged.connected()
+        connection.autoAcknowledge = False
+        before = len(connection.published)
+        protocol, _ = connect(bridged.factory)
+        protocol.dataReceived(b"on pump<EOF>")
+        protocol.dataReceived(b"off pump<EOF>on pump<EOF>off pump<EOF>on pump<EOF>")
+        for _ in range(3):
+            connection.acknowledgeAll()
+        self.assertEqual(
+            connection.messages()[before:],
+            [
+                ("eofrelay/pi1/pump/state", b"ON"),
+                ("eofrelay/pi1/pump/state", b"OFF"),
+                ("eofrelay/pi1/pump/state", b"ON"),
+            ],
+        )
 
     def test_lostWhileFlooded(self) -> None:
         """
@@ -695,16 +742,14 @@ class StopTests(SynchronousTestCase):
         protocol.dataReceived(b"on pump<EOF>")
         stopped = bridged.bridge.stopService()
         messages = connection.messages()
-        # The relays' states come in the order they became pending: the
-        # order between two relays is not part of what is promised.
         self.assertEqual(
-            sorted(messages[-3:-1]),
+            messages[-3:],
             [
-                ("eofrelay/pi1/lamp/state", b"OFF"),
                 ("eofrelay/pi1/pump/state", b"ON"),
+                ("eofrelay/pi1/lamp/state", b"OFF"),
+                ("eofrelay/pi1/availability", b"offline"),
             ],
         )
-        self.assertEqual(messages[-1], ("eofrelay/pi1/availability", b"offline"))
         self.assertNoResult(stopped)
         self.assertFalse(connection.disconnected)
         connection.acknowledgeAll()

@@ -260,3 +260,83 @@ class EventLoggerTests(SynchronousTestCase):
         trace: list[object] = []
         logger.warn("x", log_trace=trace)
         self.assertEqual(trace[0], (logger, observer))
+
+
+class FloodEdgeTests(SynchronousTestCase):
+    """
+    What L{SwitchLog} logs where a flood meets repeats, uncertainty and a
+    clock set back.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.log = SwitchLog("pump", self.clock)
+
+    def fill(self) -> None:
+        """
+        Log the period's L{SwitchLog.LINES_PER_PERIOD} lines, ending off.
+        """
+        for index in range(SwitchLog.LINES_PER_PERIOD):
+            on = index % 2 == 0
+            self.log.switched(not on, on, "p", stateName(on))
+
+    def test_repeatsBeforeHeld(self) -> None:
+        """
+        Repeats counted when the period's lines run out are logged, with the
+        state they left the relay in, before the summary of the switches
+        held back after them.
+        """
+        with capturedLogs() as events:
+            for index in range(SwitchLog.LINES_PER_PERIOD - 1):
+                on = index % 2 == 0
+                self.log.switched(not on, on, "p", stateName(on))
+            self.log.switched(True, True, "a", "on")
+            for _ in range(5):
+                self.log.switched(True, True, "a", "on")
+            self.log.switched(True, False, "b", "off")
+            self.log.switched(False, False, "b", "off")
+            self.clock.advance(SwitchLog.PERIOD)
+        lines = [event["log_format"].format(**event) for event in events]
+        self.assertEqual(
+            lines[-2:],
+            [
+                "relay pump driven 5 more times without changing (stays on)",
+                "relay pump switched 2 more times within 1 s, not logged one by "
+                "one, by b (2); left off",
+            ],
+        )
+
+    def test_uncertainAfterHeld(self) -> None:
+        """
+        A switch from an uncertain state while switches are held back comes
+        after their summary.
+        """
+        self.fill()
+        with capturedLogs() as events:
+            self.log.switched(False, True, "p", "on")
+            self.log.switched(True, False, "p", "off", certain=False)
+        lines = [event["log_format"].format(**event) for event in events]
+        self.assertEqual(
+            lines,
+            [
+                "relay pump switched 1 more times within 1 s, not logged one by "
+                "one, by p (1); left on",
+                "relay pump switched off (was on) by p: off",
+            ],
+        )
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_clockSetBack(self) -> None:
+        """
+        A clock set back does not put the summary off: a new period starts.
+        """
+        self.clock.advance(3600)
+        self.fill()
+        self.clock.rightNow -= 1800
+        with capturedLogs() as events:
+            self.log.switched(False, True, "p", "on")
+        self.assertEqual(len(events), 1)
+        self.fill()
+        self.log.switched(False, True, "p", "on")
+        [call] = self.clock.getDelayedCalls()
+        self.assertLessEqual(call.getTime() - self.clock.seconds(), SwitchLog.PERIOD)

@@ -45,7 +45,10 @@ class CommandCounts(Mapping[tuple[str, str], int]):
             self._others[verb, result] += 1
 
     def __getitem__(self, key: tuple[str, str]) -> int:
-        verb, result = key
+        try:
+            verb, result = key
+        except (TypeError, ValueError):
+            raise KeyError(key) from None
         if result == "ok":
             cell = self._successes.get(verb)
             if cell is not None and cell[0]:

@@ -111,6 +111,9 @@ class SwitchLog:
             hardware failure); a switch from an uncertain state is logged.
         """
         if self._summary is None or not certain:
+            if self._summary is not None:
+                # An uncertain switch is logged after what came before it.
+                self._endPeriod()
             now = self._clock.seconds()
             if (
                 certain
@@ -138,10 +141,13 @@ class SwitchLog:
 
         @return: Whether the switch was logged.
         """
-        if now >= self._periodEnd:
+        if now >= self._periodEnd or self._periodEnd - now > self.PERIOD:
+            # A period is over, or the clock was set back.
             self._endPeriod()
             self._periodEnd = now + self.PERIOD
         elif self._lines >= self.LINES_PER_PERIOD and certain:
+            # The repeats counted so far are of the state before this one.
+            self.flush(old)
             self._summary = self._clock.callLater(
                 self._periodEnd - now, self._endPeriod
             )

@@ -108,10 +108,14 @@ class MQTTBridge(Service):
     C{on NAME}, C{off NAME}, C{toggle NAME} or C{pulse NAME MS} by the
     interpreter, which the TCP front end shares, so that it is ordered
     with theirs and everything a command does applies.  Every change of a
-    relay, whoever made it, is published; while changes come faster than
-    the broker acknowledges them, a relay's intermediate states are
-    skipped, never queued without bound, and its last state is always
-    published.
+    relay, whoever made it, is published.  One publish at a time waits
+    for the broker's acknowledgement on each topic, so a flood of changes
+    costs one publish per acknowledgement and relay, and relays do not wait
+    for each other; while a relay changes faster
+    than the broker acknowledges its publishes, its intermediate states are
+    skipped, never queued without bound (a change and back, a short
+    pulse, is still published as both states), and its last state is
+    always published.
 
     When the broker cannot be reached or the connection is lost, it tries
     again after a delay that doubles from 1 to 60 seconds; the outage and
@@ -123,17 +127,12 @@ class MQTTBridge(Service):
     @ivar clock: What times the attempts and the stop.
     @ivar statesPublished: How many states were published.
     @ivar connection: The connection to the broker, while there is one.
-    @cvar WINDOW: How many publishes may wait for the broker's
-        acknowledgement at once, before changes are coalesced: one, so
-        that a flood of changes costs one publish per acknowledgement
-        (each relay's latest state), not one per change.
     @cvar STABLE: Seconds a connection must have lasted for the delay
         before the next attempt to start again from 1 second.
     @cvar STOP_TIMEOUT: Seconds the stop waits for the broker at most.
     """
 
     log = Logger()
-    WINDOW = 1
     STABLE = 10.0
     STOP_TIMEOUT = 5.0
 
@@ -172,7 +171,11 @@ class MQTTBridge(Service):
         self._connectedAt = 0.0
         self._outageSince: Optional[float] = None
         self._pending: dict[tuple[str, str], RelayState] = {}
-        self._inFlight = 0
+        self._inFlight: set[tuple[str, str]] = set()
+        # What each relay's state topic last said on this connection, and
+        # the relays that changed since.
+        self._published: dict[str, bool] = {}
+        self._changed: set[str] = set()
         self._flushing = False
         self.statesPublished = 0
         commands.bank.addListener(self._relayChanged)
@@ -216,8 +219,7 @@ class MQTTBridge(Service):
                 seconds=self._connectedAt - self._outageSince,
             )
         self._outageSince = None
-        self._inFlight = 0
-        self._pending.clear()
+        self._forgetPublished()
         connection.publish(self.topics.availability, ONLINE, True).addErrback(
             self._lostMeanwhile
         )
@@ -251,8 +253,7 @@ class MQTTBridge(Service):
         The connection to the broker is gone: try again later.
         """
         connection, self.connection = self.connection, None
-        self._pending.clear()
-        self._inFlight = 0
+        self._forgetPublished()
         if connection is None:
             return
         if self.clock.seconds() - self._connectedAt >= self.STABLE:
@@ -305,15 +306,28 @@ class MQTTBridge(Service):
             self._pending[("state", relay.name)] = relay
         self._flush()
 
+    def _forgetPublished(self) -> None:
+        """
+        A connection starts or ends: nothing is pending, in flight or
+        published on it.
+        """
+        self._pending.clear()
+        self._inFlight.clear()
+        self._published.clear()
+        self._changed.clear()
+
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
         """
         A relay changed: publish its state.
         """
+        if self.connection is not None:
+            self._changed.add(relay.name)
         self._publishState(relay)
 
     def _publishState(self, relay: RelayState) -> None:
         """
-        Publish the state of C{relay} as soon as the window allows.
+        Publish the state of C{relay} as soon as its topic has no publish
+        in flight.
         """
         if self.connection is not None:
             self._pending[("state", relay.name)] = relay
@@ -321,48 +335,60 @@ class MQTTBridge(Service):
 
     def _flush(self) -> None:
         """
-        Publish what is pending, as far as the window allows.
+        Publish what is pending on every topic with no publish in flight.
         """
         if self._flushing:
             return
         self._flushing = True
         try:
-            while (
-                self.connection is not None
-                and self._pending
-                and self._inFlight < self.WINDOW
-            ):
-                self._inFlight += 1
-                self._publishFirst(self.connection).addBoth(
-                    self._acknowledged, self.connection
+            while self.connection is not None:
+                key = next(
+                    (key for key in self._pending if key not in self._inFlight), None
+                )
+                if key is None:
+                    break
+                self._inFlight.add(key)
+                self._publish(self.connection, key).addBoth(
+                    self._acknowledged, self.connection, key
                 )
         finally:
             self._flushing = False
 
-    def _publishFirst(self, connection: IMQTTConnection) -> Deferred[None]:
+    def _publish(
+        self, connection: IMQTTConnection, key: tuple[str, str]
+    ) -> Deferred[None]:
         """
-        Publish the first thing pending, with its value of now.
+        Publish what is pending for C{key}, with its value of now.
+
+        A relay that changed and is back in the state its topic last said
+        (a pulse shorter than the broker's round trip) has its topic say
+        the state it went through first; its state of now follows.
         """
-        key = next(iter(self._pending))
         relay = self._pending.pop(key)
         kind, name = key
         if kind == "config":
             topic = self.topics.config(name)
             assert topic is not None
             return connection.publish(topic, self._configs[name], True)
+        on = relay.isOn
+        if name in self._changed and self._published.get(name) == on:
+            on = not on
+            self._pending[key] = relay
+        self._changed.discard(name)
+        self._published[name] = on
         self.statesPublished += 1
-        return connection.publish(
-            self.topics.state(name), statePayload(relay.isOn), True
-        )
+        return connection.publish(self.topics.state(name), statePayload(on), True)
 
-    def _acknowledged(self, result: object, connection: IMQTTConnection) -> None:
+    def _acknowledged(
+        self, result: object, connection: IMQTTConnection, key: tuple[str, str]
+    ) -> None:
         """
         The broker acknowledged a publish (or the connection is gone).
         """
         if isinstance(result, Failure):
             result.trap(ConnectionLost)
         if connection is self.connection:
-            self._inFlight -= 1
+            self._inFlight.discard(key)
             self._flush()
 
     # Commands

@@ -132,7 +132,7 @@ class RelayFactory(ServerFactory):
         self.connections: set[RelayProtocol] = set()
         self.refusedCounts: Counter[str] = Counter()
         self.tlsFailures = TLSFailureLog(self.clock)
-        self._listening = False
+        bank.addListener(self._relayChanged)
 
     def buildProtocol(self, addr: Optional[IAddress]) -> Optional[Protocol]:
         """
@@ -186,12 +186,7 @@ class RelayFactory(ServerFactory):
     def addWatcher(self, watcher: RelayProtocol) -> None:
         """
         Send C{watcher} an C{event:} message for every change from now on.
-        The factory listens to the bank's changes from its first watcher on:
-        until then, a change costs it nothing.
         """
-        if not self._listening:
-            self._listening = True
-            self.bank.addListener(self._relayChanged)
         self.watchers.add(watcher)
 
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
