@@ -113,9 +113,8 @@ class MQTTBridge(Service):
     costs one publish per acknowledgement and relay, and relays do not wait
     for each other; while a relay changes faster
     than the broker acknowledges its publishes, its intermediate states are
-    skipped, never queued without bound (a change and back, a short
-    pulse, is still published as both states), and its last state is
-    always published.
+    skipped, never queued without bound, and its last state is always
+    published.
 
     When the broker cannot be reached or the connection is lost, it tries
     again after a delay that doubles from 1 to 60 seconds; the outage and
@@ -172,10 +171,6 @@ class MQTTBridge(Service):
         self._outageSince: Optional[float] = None
         self._pending: dict[tuple[str, str], RelayState] = {}
         self._inFlight: set[tuple[str, str]] = set()
-        # What each relay's state topic last said on this connection, and
-        # the relays that changed since.
-        self._published: dict[str, bool] = {}
-        self._changed: set[str] = set()
         self._flushing = False
         self.statesPublished = 0
         commands.bank.addListener(self._relayChanged)
@@ -313,15 +308,11 @@ class MQTTBridge(Service):
         """
         self._pending.clear()
         self._inFlight.clear()
-        self._published.clear()
-        self._changed.clear()
 
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
         """
         A relay changed: publish its state.
         """
-        if self.connection is not None:
-            self._changed.add(relay.name)
         self._publishState(relay)
 
     def _publishState(self, relay: RelayState) -> None:
@@ -359,10 +350,6 @@ class MQTTBridge(Service):
     ) -> Deferred[None]:
         """
         Publish what is pending for C{key}, with its value of now.
-
-        A relay that changed and is back in the state its topic last said
-        (a pulse shorter than the broker's round trip) has its topic say
-        the state it went through first; its state of now follows.
         """
         relay = self._pending.pop(key)
         kind, name = key
@@ -370,14 +357,10 @@ class MQTTBridge(Service):
             topic = self.topics.config(name)
             assert topic is not None
             return connection.publish(topic, self._configs[name], True)
-        on = relay.isOn
-        if name in self._changed and self._published.get(name) == on:
-            on = not on
-            self._pending[key] = relay
-        self._changed.discard(name)
-        self._published[name] = on
         self.statesPublished += 1
-        return connection.publish(self.topics.state(name), statePayload(on), True)
+        return connection.publish(
+            self.topics.state(name), statePayload(relay.isOn), True
+        )
 
     def _acknowledged(
         self, result: object, connection: IMQTTConnection, key: tuple[str, str]
