@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from eofrelay import testing
-from eofrelay.http.events import KEEP_ALIVE_COMMENT, EventStream
+from eofrelay.http.events import KEEP_ALIVE_COMMENT, EventHub, EventStream
 from tests.httptesting import FakeHTTP, parseResponses
 
 
@@ -118,6 +118,7 @@ class StreamTests(SynchronousTestCase):
         protocol, _ = testing.connect(factory)
         protocol.dataReceived(b"pulse lamp 100<EOF>")
         http.clock.advance(0.1)
+        http.clock.advance(EventHub.GATHER)
         self.assertEqual(
             parseEvents(self.body(transport))[2:],
             [
@@ -211,17 +212,20 @@ class StreamTests(SynchronousTestCase):
 
     def test_oneWriteATurn(self) -> None:
         """
-        The events of the changes of one turn of the reactor are written
-        together, in order, at the start of the next turn.
+        The events of the changes made within L{EventHub.GATHER} seconds of
+        a first one are written together, in order, at its end; a page
+        sees a change within a tenth of a second.
         """
+        self.assertLessEqual(EventHub.GATHER, 0.1)
         http = FakeHTTP()
         _, transport = self.open(http)
         before = len(transport.value())
         for _ in range(3):
             http.bank.relay("pump").toggle()
+        http.clock.advance(EventHub.GATHER / 2)
         http.bank.relay("lamp").switch(True)
         self.assertEqual(len(transport.value()), before)
-        http.clock.advance(0)
+        http.clock.advance(EventHub.GATHER / 2)
         self.assertEqual(
             parseEvents(self.body(transport))[2:],
             [
@@ -244,7 +248,7 @@ class StreamTests(SynchronousTestCase):
         _, first = self.open(http)
         http.bank.relay("pump").switch(True)
         _, second = self.open(http)
-        http.clock.advance(0)
+        http.clock.advance(EventHub.GATHER)
         self.assertEqual(
             parseEvents(self.body(first))[-1],
             ("relay", {"name": "pump", "state": "on"}),
@@ -281,7 +285,7 @@ class StreamTests(SynchronousTestCase):
         http = FakeHTTP()
         transports = [self.open(http)[1] for _ in range(3)]
         http.bank.relay("lamp").switch(True)
-        http.clock.advance(0)
+        http.clock.advance(EventHub.GATHER)
         for transport in transports:
             self.assertEqual(
                 parseEvents(self.body(transport))[-1],

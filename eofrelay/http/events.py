@@ -203,16 +203,20 @@ class EventHub:
     """
     The open event streams of one bank, told of every change.
 
-    The events of the changes made in one turn of the reactor go out
-    together at the start of the next, in one write to each stream: with
-    many changes a turn (clients toggling relays in a loop) that costs a
-    fraction of a write each.
+    The events of the changes made within L{GATHER} seconds of a first
+    one go out together, in order, in one write to each stream: with many
+    changes a second (clients toggling relays in a loop) that costs a
+    fraction of a write each, and a page still shows a change at once.
 
+    @cvar GATHER: The seconds after a change during which the events of
+        further changes are gathered with its own.
     @ivar bank: The relays whose changes are sent.
     @ivar clock: What times the streams' keep-alive comments and the
-        sending of each turn's changes.
+        sending of the gathered changes.
     @ivar streams: The streams open.
     """
+
+    GATHER = 0.02
 
     def __init__(self, bank: RelayBank, clock: IReactorTime) -> None:
         self.bank = bank
@@ -246,14 +250,14 @@ class EventHub:
 
     def _changed(self, relay: RelayState, old: bool, new: bool) -> None:
         """
-        A relay changed: its event goes out with the others of this turn
-        of the reactor, at the start of the next.
+        A relay changed: its event goes out with the others gathered
+        within L{GATHER} seconds.
         """
         if not self.streams:
             return
         self._turn.append((relay.name, new))
         if self._sending is None:
-            self._sending = self.clock.callLater(0, self.sendChanges)
+            self._sending = self.clock.callLater(self.GATHER, self.sendChanges)
 
     def sendChanges(self) -> None:
         """
