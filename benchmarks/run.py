@@ -73,17 +73,10 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
 }
 #: The rows of each kind of scenario: (result field, label, higher is
 #: better); the row is named by L{rowLabel}.
+_LATENCIES = (("p50_ms", "p50 ms", False), ("p99_ms", "p99 ms", False))
 _ROWS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "one-shot": (
-        ("rate", "connections/s", True),
-        ("p50_ms", "p50 ms", False),
-        ("p99_ms", "p99 ms", False),
-    ),
-    "round-trip": (
-        ("rate", "replies/s", True),
-        ("p50_ms", "p50 ms", False),
-        ("p99_ms", "p99 ms", False),
-    ),
+    "one-shot": (("rate", "connections/s", True), *_LATENCIES),
+    "round-trip": (("rate", "replies/s", True), *_LATENCIES),
     "pipelined": (("rate", "commands/s", True),),
     "idle": (
         ("rss_before_kib", "RSS before, KiB", False),

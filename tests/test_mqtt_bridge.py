@@ -29,6 +29,7 @@ from eofrelay.mqtt.connection import (
 )
 from eofrelay.mqtt.topics import Topics
 from eofrelay.tcp.factory import RelayFactory
+from eofrelay.tcp.protocol import RelayProtocol
 from eofrelay.testing import MemoryRelay, connect
 
 
@@ -538,17 +539,25 @@ class FloodTests(SynchronousTestCase):
         self.assertEqual(last["eofrelay/pi1/lamp/state"], b"OFF")
         self.assertEqual(transport.value().count(b"success<EOF>"), 2001)
 
+    def acknowledgedByHand(self) -> tuple[Bridged, FakeConnection, RelayProtocol]:
+        """
+        A bridge connected to a broker that acknowledges only when told,
+        and a TCP client of its bank.
+        """
+        bridged = Bridged(self)
+        connection = bridged.connected()
+        connection.autoAcknowledge = False
+        protocol, _ = connect(bridged.factory)
+        return bridged, connection, protocol
+
     def test_relaysDoNotWait(self) -> None:
         """
         A relay's change is published while another relay's publish waits
         for the broker: a pulse of one relay is not hidden behind a change
         of another.
         """
-        bridged = Bridged(self)
-        connection = bridged.connected()
-        connection.autoAcknowledge = False
+        bridged, connection, protocol = self.acknowledgedByHand()
         before = len(connection.published)
-        protocol, _ = connect(bridged.factory)
         protocol.dataReceived(b"on lamp<EOF>pulse pump 10<EOF>")
         bridged.clock.advance(0.01)
         connection.acknowledgeAll()
@@ -566,11 +575,8 @@ class FloodTests(SynchronousTestCase):
         The changes of a relay made while its last publish waits for the
         broker are published as its state when the broker acknowledges.
         """
-        bridged = Bridged(self)
-        connection = bridged.connected()
-        connection.autoAcknowledge = False
+        _, connection, protocol = self.acknowledgedByHand()
         before = len(connection.published)
-        protocol, _ = connect(bridged.factory)
         protocol.dataReceived(b"on pump<EOF>")
         protocol.dataReceived(b"off pump<EOF>on pump<EOF>off pump<EOF>on pump<EOF>")
         for _ in range(3):

@@ -140,7 +140,7 @@ class EventStream:
         """
         if not self.paused or self.finished:
             return
-        # The changes of this turn not sent yet are among those it missed.
+        # The changes gathered and not sent yet are among those it missed.
         self.hub.sendChanges()
         self.paused = False
         if self._drop is not None and self._drop.active():
@@ -222,7 +222,7 @@ class EventHub:
         self.bank = bank
         self.clock = clock
         self.streams: set[EventStream] = set()
-        self._turn: list[tuple[str, bool]] = []
+        self._gathered: list[tuple[str, bool]] = []
         self._sending: Optional[IDelayedCall] = None
         bank.addListener(self._changed)
 
@@ -255,7 +255,7 @@ class EventHub:
         """
         if not self.streams:
             return
-        self._turn.append((relay.name, new))
+        self._gathered.append((relay.name, new))
         if self._sending is None:
             self._sending = self.clock.callLater(self.GATHER, self.sendChanges)
 
@@ -267,7 +267,7 @@ class EventHub:
         if self._sending is not None and self._sending.active():
             self._sending.cancel()
         self._sending = None
-        changes, self._turn = self._turn, []
+        changes, self._gathered = self._gathered, []
         if not changes:
             return
         events = b"".join([relayEvent(name, on) for name, on in changes])

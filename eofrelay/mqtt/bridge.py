@@ -110,11 +110,10 @@ class MQTTBridge(Service):
     with theirs and everything a command does applies.  Every change of a
     relay, whoever made it, is published.  One publish at a time waits
     for the broker's acknowledgement on each topic, so a flood of changes
-    costs one publish per acknowledgement and relay, and relays do not wait
-    for each other; while a relay changes faster
-    than the broker acknowledges its publishes, its intermediate states are
-    skipped, never queued without bound, and its last state is always
-    published.
+    costs one publish per acknowledgement and relay, and relays do not
+    wait for each other; while a relay changes faster than the broker
+    acknowledges its publishes, its intermediate states are skipped, never
+    queued without bound, and its last state is always published.
 
     When the broker cannot be reached or the connection is lost, it tries
     again after a delay that doubles from 1 to 60 seconds; the outage and
@@ -214,7 +213,7 @@ class MQTTBridge(Service):
                 seconds=self._connectedAt - self._outageSince,
             )
         self._outageSince = None
-        self._forgetPublished()
+        self._forgetPending()
         connection.publish(self.topics.availability, ONLINE, True).addErrback(
             self._lostMeanwhile
         )
@@ -248,7 +247,7 @@ class MQTTBridge(Service):
         The connection to the broker is gone: try again later.
         """
         connection, self.connection = self.connection, None
-        self._forgetPublished()
+        self._forgetPending()
         if connection is None:
             return
         if self.clock.seconds() - self._connectedAt >= self.STABLE:
@@ -301,10 +300,9 @@ class MQTTBridge(Service):
             self._pending[("state", relay.name)] = relay
         self._flush()
 
-    def _forgetPublished(self) -> None:
+    def _forgetPending(self) -> None:
         """
-        A connection starts or ends: nothing is pending, in flight or
-        published on it.
+        A connection starts or ends: nothing is pending or in flight on it.
         """
         self._pending.clear()
         self._inFlight.clear()

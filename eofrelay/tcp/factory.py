@@ -183,12 +183,6 @@ class RelayFactory(ServerFactory):
         for connection in list(self.connections):
             connection.disconnect()
 
-    def addWatcher(self, watcher: RelayProtocol) -> None:
-        """
-        Send C{watcher} an C{event:} message for every change from now on.
-        """
-        self.watchers.add(watcher)
-
     def _relayChanged(self, relay: RelayState, old: bool, new: bool) -> None:
         """
         A relay changed: tell the watchers, if any.

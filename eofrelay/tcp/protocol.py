@@ -51,11 +51,6 @@ class RelayServer(TypingProtocol):
     watchers: set[RelayProtocol]
     tlsFailures: TLSFailureLog
 
-    def addWatcher(self, watcher: RelayProtocol) -> None:
-        """
-        Send C{watcher} an event for every change from now on.
-        """
-
 
 @implementer(ISession, IPushProducer)
 class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
@@ -210,7 +205,7 @@ class RelayProtocol(EOFReceiver, OrderedReplies, TimeoutMixin):
         Send this connection an event for every change from now on; it is
         exempt from the idle timeout and kept honest by TCP keepalive.
         """
-        self.factory.addWatcher(self)
+        self.factory.watchers.add(self)
         self.setTimeout(None)
         setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
         if setKeepAlive is not None:
